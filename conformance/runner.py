@@ -1,0 +1,254 @@
+"""The runner's core: check one case against a target, tally per op, diagnose failures.
+
+The pytest suite (conformance/suite) drives this module; nothing here loops over
+cases by itself. A :class:`Runner` owns one worker process for its target and a
+:class:`Tally` per op.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from reference import SpecError
+
+from .config import PROFILES, RunConfig  # noqa: F401  (re-exported)
+from .dtypes import round_to
+from .ops import OPS
+from .strategies.conv import Case
+from .tolerance import RMS_LIMIT, compare, rms_reason
+from .variants import variants_for
+from .worker import Worker
+
+#: Failing cases kept per op for diagnosis and the report.
+KEEP_FAILURES = 40
+
+@dataclass
+class Record:
+    """One checked case."""
+
+    op: str
+    status: str  # pass / fail / unsupported / not-implemented / error / crash / timeout
+    source: str  # corpus / generated / shrink
+    case: Case
+    clause: str = ""
+    reason: str = ""
+    worst: float = 0.0
+    got: Any = None
+    diffs: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
+    output: str = ""
+
+    @property
+    def message(self) -> str:
+        where = f" in output {self.output!r}" if self.output else ""
+        return f"{self.status}{where}: {self.reason} [{self.clause}] on {self.case.describe()}"
+
+
+@dataclass
+class Tally:
+    """What one op's cases gave."""
+
+    op: str
+    cases: int = 0
+    passed: int = 0
+    failed: int = 0
+    unsupported: int = 0
+    not_implemented: int = 0
+    errors: int = 0
+    crashes: int = 0
+    timeouts: int = 0
+    worst: float = 0.0
+    sumsq: float = 0.0
+    count: int = 0
+    failures: list[Record] = field(default_factory=list)
+    minimal: Record | None = None
+    unsupported_reasons: dict[str, int] = field(default_factory=dict)
+    crash_records: list[Record] = field(default_factory=list)
+    target_s: float = 0.0
+    reference_s: float = 0.0
+    compare_s: float = 0.0
+    total_s: float = 0.0
+    diagnosis: list[tuple[str, str, str]] = field(default_factory=list)  # (variant, clause, text)
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(self.sumsq / self.count)) if self.count else 0.0
+
+    def merge(self, other: Tally) -> None:
+        for name in ("cases", "passed", "failed", "unsupported", "not_implemented", "errors", "crashes",
+                     "timeouts", "sumsq", "count", "target_s", "reference_s", "compare_s", "total_s"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.worst = max(self.worst, other.worst)
+        self.failures = (self.failures + other.failures)[-KEEP_FAILURES:]
+        self.crash_records = (self.crash_records + other.crash_records)[-KEEP_FAILURES:]
+        if other.minimal is not None and (self.minimal is None or _size(other.minimal) < _size(self.minimal)):
+            self.minimal = other.minimal
+        for k, v in other.unsupported_reasons.items():
+            self.unsupported_reasons[k] = self.unsupported_reasons.get(k, 0) + v
+
+    @property
+    def status(self) -> str:
+        if self.failed or (self.count and self.rms > RMS_LIMIT):
+            return "fail"
+        if self.crashes:
+            return "crash"
+        if self.timeouts:
+            return "timeout"
+        if self.errors:
+            return "error"
+        if self.not_implemented and not self.passed:
+            return "not-implemented"
+        if self.unsupported and not self.passed:
+            return "unsupported"
+        return "pass"
+
+
+def _size(rec: Record) -> int:
+    return sum(int(a.size) for a in rec.case.arrays.values())
+
+
+def rounded(case: Case, dtype: str) -> tuple[Case, Case]:
+    """(what the target gets, what the reference computes on): inputs rounded to ``dtype``."""
+    sent = {k: round_to(v, dtype) for k, v in case.arrays.items()}
+    back = {k: v.astype(np.float64) for k, v in sent.items()}
+    return (Case(case.op, sent, dict(case.params), case.exact, case.note),
+            Case(case.op, back, dict(case.params), case.exact, case.note))
+
+
+class Runner:
+    """Checks cases of a config's ops against its target, one worker process for all of them."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.worker = Worker(config.target, config.dtype, config.device, config.timeout)
+        self.tallies = {op: Tally(op) for op in config.ops}
+        self.start_reply: Any = None
+        self.shrinking: set[str] = set()
+
+    def start(self) -> Any:
+        if self.start_reply is None:
+            self.start_reply = self.worker.start()
+        return self.start_reply
+
+    def close(self) -> None:
+        self.worker.close()
+
+    def check(self, op: str, case: Case, source: str) -> Record:
+        """Run ``case`` on the target and judge it against the reference (TOL-*)."""
+        tally = self.tallies[op]
+        spec = OPS[op]
+        if source == "generated" and op in self.shrinking:
+            source = "shrink"
+        sent, mine = rounded(case, self.config.dtype)
+        t0 = time.perf_counter()
+        try:
+            expected = spec.measure(mine)
+        except SpecError as exc:  # the generator drew an invalid case: a defect of cnnspec itself
+            rec = Record(op, "error", source, mine, exc.clause, f"reference rejected the case: {exc}")
+            return self._tally(tally, rec)
+        t1 = time.perf_counter()
+        reply = self.worker.call(op, list(sent.arrays.values()), dict(sent.params))
+        tally.reference_s += t1 - t0
+        tally.target_s += reply.seconds
+        t2 = time.perf_counter()
+        if not spec.exact_capable:
+            mine.exact = False
+        rec = self._judge(op, mine, source, expected, reply)
+        tally.compare_s += time.perf_counter() - t2
+        return self._tally(tally, rec)
+
+    def _judge(self, op: str, case: Case, source: str, expected: Any, reply: Any) -> Record:
+        spec = OPS[op]
+        if reply.kind in ("unsupported", "not-implemented", "crash", "timeout"):
+            return Record(op, reply.kind, source, case, reason=reply.detail)
+        if reply.kind == "error":
+            first = reply.detail.splitlines()[0] if reply.detail else "error"
+            return Record(op, "fail", source, case, "SPEC-3", f"target raised {first}", float("inf"))
+        outs = reply.value if len(expected) > 1 else (reply.value,)
+        if not isinstance(outs, tuple) or len(outs) != len(expected):
+            return Record(op, "fail", source, case, "TOL-6",
+                          f"returned {type(reply.value).__name__}, expected {len(expected)} arrays",
+                          float("inf"), reply.value)
+        worst, sumsq, count = 0.0, 0.0, 0
+        for (name, ref, scale, terms), got in zip(expected, outs):
+            got = np.asarray(got) if isinstance(got, (list, float, int)) else got
+            verdict = compare(ref, got, dtype=self.config.dtype, scale=scale, terms=terms,
+                              exact=case.exact, divides=spec.divides, check_rms=False)
+            if not verdict.ok:
+                clause = verdict.clause
+                if clause == "TOL-6" and isinstance(got, np.ndarray) and got.shape != ref.shape:
+                    clause = "SIZE-7" if case.params.get("ceil_mode") else spec.size_clause
+                return Record(op, "fail", source, case, clause, verdict.reason, verdict.worst, outs,
+                              verdict.diffs, name)
+            worst = max(worst, verdict.worst)
+            sumsq += verdict.sumsq
+            count += verdict.count
+        rec = Record(op, "pass", source, case, worst=worst, got=outs)
+        rec.diffs = []
+        self.tallies[op].sumsq += 0 if case.exact else sumsq
+        self.tallies[op].count += 0 if case.exact else count
+        return rec
+
+    def _tally(self, tally: Tally, rec: Record) -> Record:
+        if rec.source != "shrink":
+            tally.cases += 1
+            attr = {"pass": "passed", "fail": "failed", "unsupported": "unsupported",
+                    "not-implemented": "not_implemented", "error": "errors", "crash": "crashes",
+                    "timeout": "timeouts"}[rec.status]
+            setattr(tally, attr, getattr(tally, attr) + 1)
+        if rec.status == "pass":
+            tally.worst = max(tally.worst, rec.worst)
+        elif rec.status == "fail":
+            tally.worst = max(tally.worst, rec.worst)
+            tally.failures = (tally.failures + [rec])[-KEEP_FAILURES:]
+            if rec.source != "corpus":
+                self.shrinking.add(rec.op)
+                tally.minimal = rec  # Hypothesis replays the shrunk example last
+            elif tally.minimal is None:
+                tally.minimal = rec
+        elif rec.status in ("crash", "timeout"):
+            tally.crash_records = (tally.crash_records + [rec])[-KEEP_FAILURES:]
+        elif rec.status == "unsupported":
+            key = rec.reason.splitlines()[0][:120] if rec.reason else "unsupported"
+            tally.unsupported_reasons[key] = tally.unsupported_reasons.get(key, 0) + 1
+        return rec
+
+    def diagnose(self) -> None:
+        """Name the variant(s) each failing op matches on all of its failing cases."""
+        for tally in self.tallies.values():
+            tally.diagnosis = diagnose(tally, self.config.dtype)
+
+
+def diagnose(tally: Tally, dtype: str) -> list[tuple[str, str, str]]:
+    fails = [r for r in tally.failures if r.got is not None]
+    if not fails:
+        return []
+    found = []
+    for variant in variants_for(tally.op):
+        if all(_matches(variant, rec, dtype) for rec in fails):
+            found.append((variant.name, variant.clause, variant.describe))
+    return found
+
+
+def _matches(variant: Any, rec: Record, dtype: str) -> bool:
+    try:
+        expected = variant.compute(rec.case)
+    except (SpecError, ValueError, IndexError):
+        return False
+    outs = rec.got if isinstance(rec.got, tuple) else (rec.got,)
+    if len(outs) != len(expected):
+        return False
+    for (_, ref, scale, terms), got in zip(expected, outs):
+        if not isinstance(got, np.ndarray):
+            return False
+        if not compare(ref, got, dtype=dtype, scale=scale, terms=terms, exact=rec.case.exact,
+                       divides=OPS[rec.op].divides, check_rms=False).ok:
+            return False
+    return True
+
+
+def rms_failure(tally: Tally, dtype: str) -> str:
+    return rms_reason(tally.rms, dtype)

@@ -1,0 +1,252 @@
+"""Strategies for the convolution family: conv2d (+ backward), conv_transpose2d, pooling, im2col.
+
+Every strategy draws a :class:`Case` that is valid by construction: the geometry
+(kernel, stride, dilation, padding) is drawn first and the input size is then
+drawn from the sizes that fit it, so nothing is filtered. Every dimension varies
+independently: N, C, M, H and W, stride_h and stride_w, dilation, groups, and
+asymmetric padding in all its forms.
+
+Shrinking goes towards the simplest case: N = 1, C = M = 1, groups = 1, a 1×1
+kernel, stride 1, dilation 1, no padding, the smallest H and W that fit, and
+data towards 0 (exact data) or seed 0 (real data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+#: Exact data are integers in [-EXACT_MAX, EXACT_MAX]: every partial sum of a small case
+#: is then an integer far below 2**8, exactly representable even in bfloat16 (TOL-1).
+EXACT_MAX = 2
+
+
+@dataclass
+class Case:
+    """One call of one op: its arrays (in positional order) and its keyword options."""
+
+    op: str
+    arrays: dict[str, np.ndarray]
+    params: dict[str, Any] = field(default_factory=dict)
+    exact: bool = False
+    note: str = ""
+
+    def call(self, fn: Any) -> Any:
+        return fn(*self.arrays.values(), **self.params)
+
+    def describe(self) -> str:
+        shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self.arrays.items())
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.op}({shapes}{', ' if opts else ''}{opts})"
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+def pairs(lo: int, hi: int) -> st.SearchStrategy[tuple[int, int]]:
+    """(h, w) drawn independently in [lo, hi]; shrinks towards (lo, lo)."""
+    return st.tuples(st.integers(lo, hi), st.integers(lo, hi))
+
+
+def int_or_pair(values: tuple[int, int]) -> st.SearchStrategy[Any]:
+    """The same (h, w) written as an int when equal, else as a pair (SIZE-1 forms)."""
+    h, w = values
+    return st.just(h) | st.just((h, w)) if h == w else st.just((h, w))
+
+
+@st.composite
+def padding_forms(draw: Any, max_pad: int = 2, strings: bool = True) -> tuple[Any, Any]:
+    """A padding in one of the SIZE-2 forms, plus the explicit ((t, b), (l, r)) it means
+    (``None`` for the string forms, resolved later). Shrinks towards 0."""
+    kind = draw(st.sampled_from(["int", "pair", "explicit", "valid", "same", "same_lower"]
+                                if strings else ["int", "pair", "explicit"]))
+    if kind == "int":
+        p = draw(st.integers(0, max_pad))
+        return p, ((p, p), (p, p))
+    if kind == "pair":
+        ph, pw = draw(pairs(0, max_pad))
+        return (ph, pw), ((ph, ph), (pw, pw))
+    if kind == "explicit":
+        t, b, l, r = (draw(st.integers(0, max_pad)) for _ in range(4))
+        return ((t, b), (l, r)), ((t, b), (l, r))
+    return kind, None
+
+
+def _fit(draw: Any, k: int, d: int, pads: tuple[int, int] | None, extra: int) -> int:
+    """A size whose padded extent holds the dilated kernel (SIZE-4), by construction."""
+    need = d * (k - 1) + 1 - (sum(pads) if pads else 0)
+    return max(1, need) + draw(st.integers(0, extra))
+
+
+def data(draw: Any, shape: tuple[int, ...], exact: bool) -> np.ndarray:
+    """Float64 data: small integers (exact) or seeded standard normals (real)."""
+    if exact:
+        seed = draw(st.integers(0, 2**32 - 1))
+        return np.random.default_rng(seed).integers(-EXACT_MAX, EXACT_MAX + 1, shape).astype(np.float64)
+    seed = draw(st.integers(0, 2**32 - 1))
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+@st.composite
+def windows(draw: Any, max_kernel: int = 3, max_stride: int = 3, max_dilation: int = 2,
+            max_pad: int = 2, strings: bool = True, extra: int = 5, dilation: bool = True
+            ) -> dict[str, Any]:
+    """Kernel, stride, dilation, padding and an (H, W) they fit; H and W are drawn apart."""
+    k = draw(pairs(1, max_kernel))
+    s = draw(pairs(1, max_stride))
+    d = draw(pairs(1, max_dilation)) if dilation else (1, 1)
+    padding, pads = draw(padding_forms(max_pad, strings))
+    h = _fit(draw, k[0], d[0], pads[0] if pads else None, extra)
+    w = _fit(draw, k[1], d[1], pads[1] if pads else None, extra)
+    return {"kernel": k, "stride": s, "dilation": d, "padding": padding, "hw": (h, w)}
+
+
+@st.composite
+def channels(draw: Any, max_groups: int = 3, max_per_group: int = 3) -> tuple[int, int, int]:
+    """(C, M, groups) with groups dividing both; depthwise (C/groups = 1) drawn often."""
+    g = draw(st.integers(1, max_groups))
+    cg = draw(st.integers(1, max_per_group))
+    mg = draw(st.integers(1, max_per_group))
+    return g * cg, g * mg, g
+
+
+# --- cases ----------------------------------------------------------------------------------------
+
+@st.composite
+def conv2d_cases(draw: Any, exact: bool | None = None, max_batch: int = 3) -> Case:
+    """conv2d(x, w, b, stride, padding, dilation, groups) with every option varied."""
+    exact = draw(st.booleans()) if exact is None else exact
+    geo = draw(windows())
+    c, m, g = draw(channels())
+    n = draw(st.integers(1, max_batch))
+    x = data(draw, (n, c) + geo["hw"], exact)
+    w = data(draw, (m, c // g) + geo["kernel"], exact)
+    arrays = {"x": x, "w": w}
+    if draw(st.booleans()):
+        arrays["b"] = data(draw, (m,), exact)
+    params = {"stride": draw(int_or_pair(geo["stride"])), "padding": geo["padding"],
+              "dilation": draw(int_or_pair(geo["dilation"])), "groups": g}
+    return Case("conv2d", arrays, params, exact)
+
+
+@st.composite
+def conv2d_backward_cases(draw: Any, exact: bool | None = None) -> Case:
+    """conv2d_backward(dy, x, w, ...) with dy shaped like the forward output."""
+    from reference import conv_output_size
+    from reference.output_size import resolve_padding
+
+    fwd = draw(conv2d_cases(exact=exact))
+    x, w = fwd.arrays["x"], fwd.arrays["w"]
+    p = fwd.params
+    s, d = _as_pair(p["stride"]), _as_pair(p["dilation"])
+    pads = resolve_padding(p["padding"], x.shape[2:], w.shape[2:], s, d)
+    oh = conv_output_size(x.shape[2], w.shape[2], stride=s[0], padding=pads[0], dilation=d[0])
+    ow = conv_output_size(x.shape[3], w.shape[3], stride=s[1], padding=pads[1], dilation=d[1])
+    dy = data(draw, (x.shape[0], w.shape[0], oh, ow), fwd.exact)
+    return Case("conv2d_backward", {"dy": dy, "x": x, "w": w}, dict(p), fwd.exact)
+
+
+def _as_pair(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)  # type: ignore[return-value]
+
+
+@st.composite
+def conv_transpose2d_cases(draw: Any, exact: bool | None = None, max_batch: int = 3) -> Case:
+    """conv_transpose2d with output_padding < max(stride, dilation) and an output >= 1."""
+    exact = draw(st.booleans()) if exact is None else exact
+    k, s, d = draw(pairs(1, 3)), draw(pairs(1, 3)), draw(pairs(1, 2))
+    padding, pads = draw(padding_forms(2, strings=False))
+    assert pads is not None
+    op = tuple(draw(st.integers(0, max(s[a], d[a]) - 1)) for a in (0, 1))
+    hw = []
+    for a in (0, 1):
+        # smallest H with (H-1)*S - Pt - Pb + D*(K-1) + op + 1 >= 1 (SIZE-8)
+        short = sum(pads[a]) - d[a] * (k[a] - 1) - op[a]
+        hw.append(max(1, 1 + -(-short // s[a])) + draw(st.integers(0, 4)))
+    c, m, g = draw(channels())
+    n = draw(st.integers(1, max_batch))
+    arrays = {"x": data(draw, (n, c) + tuple(hw), exact), "w": data(draw, (c, m // g) + k, exact)}
+    if draw(st.booleans()):
+        arrays["b"] = data(draw, (m,), exact)
+    params = {"stride": draw(int_or_pair(s)), "padding": padding,
+              "output_padding": draw(int_or_pair(op)), "dilation": draw(int_or_pair(d)), "groups": g}
+    return Case("conv_transpose2d", arrays, params, exact)
+
+
+@st.composite
+def _pool(draw: Any, op: str, exact: bool | None, max_batch: int = 3) -> Case:
+    exact = draw(st.booleans()) if exact is None else exact
+    is_max = op.startswith("max")
+    geo = draw(windows(max_kernel=4, max_pad=3, dilation=is_max))
+    n, c = draw(st.integers(1, max_batch)), draw(st.integers(1, 4))
+    x = data(draw, (n, c) + geo["hw"], exact)
+    stride = draw(st.none() | int_or_pair(geo["stride"])) if geo["stride"] == geo["kernel"] \
+        else draw(int_or_pair(geo["stride"]))
+    params: dict[str, Any] = {"kernel_size": draw(int_or_pair(geo["kernel"])), "stride": stride,
+                              "padding": geo["padding"], "ceil_mode": draw(st.booleans())}
+    if is_max:
+        params["dilation"] = draw(int_or_pair(geo["dilation"]))
+        params["return_indices"] = True  # values and indices are both checked (POOL-MAX-3)
+    else:
+        params["count_include_pad"] = draw(st.booleans())
+        params["divisor_override"] = draw(st.none() | st.integers(1, 9))
+    return Case(op, {"x": x}, params, exact)
+
+
+def max_pool2d_cases(exact: bool | None = None) -> st.SearchStrategy[Case]:
+    """max_pool2d with dilation, ceil_mode and padding up to 3 (more than half some kernels)."""
+    return _pool("max_pool2d", exact)
+
+
+def avg_pool2d_cases(exact: bool | None = None) -> st.SearchStrategy[Case]:
+    """avg_pool2d with count_include_pad, divisor_override and ceil_mode."""
+    return _pool("avg_pool2d", exact)
+
+
+@st.composite
+def pool_backward_cases(draw: Any, op: str, exact: bool | None = None) -> Case:
+    """``max_pool2d_backward`` / ``avg_pool2d_backward`` with dy shaped like the forward output."""
+    import reference
+
+    fwd = draw(_pool(op.replace("_backward", ""), exact))
+    params = {k: v for k, v in fwd.params.items() if k != "return_indices"}
+    y = getattr(reference, fwd.op)(fwd.arrays["x"], **params)
+    dy = data(draw, y.shape, fwd.exact)
+    return Case(op, {"dy": dy, "x": fwd.arrays["x"]}, params, fwd.exact)
+
+
+@st.composite
+def im2col_cases(draw: Any, exact: bool | None = None) -> Case:
+    """im2col(x, kernel_size, stride, padding, dilation)."""
+    exact = draw(st.booleans()) if exact is None else exact
+    geo = draw(windows())
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    params = {"kernel_size": draw(int_or_pair(geo["kernel"])), "stride": draw(int_or_pair(geo["stride"])),
+              "padding": geo["padding"], "dilation": draw(int_or_pair(geo["dilation"]))}
+    return Case("im2col", {"x": data(draw, (n, c) + geo["hw"], exact)}, params, exact)
+
+
+def special_values(case: Case, draw: Any, fraction: float = 0.2) -> Case:
+    """The same case with some inputs set to NaN, +inf or -inf (SPEC-6), seeded by a draw."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    arrays = {}
+    for k, v in case.arrays.items():
+        v = v.copy()
+        mask = rng.random(v.shape) < fraction
+        v[mask] = rng.choice([np.nan, np.inf, -np.inf], size=int(mask.sum()))
+        arrays[k] = v
+    return Case(case.op, arrays, dict(case.params), False, "special values")
+
+
+CASES = {
+    "conv2d": conv2d_cases,
+    "conv2d_backward": conv2d_backward_cases,
+    "conv_transpose2d": conv_transpose2d_cases,
+    "max_pool2d": max_pool2d_cases,
+    "avg_pool2d": avg_pool2d_cases,
+    "max_pool2d_backward": lambda exact=None: pool_backward_cases("max_pool2d_backward", exact),
+    "avg_pool2d_backward": lambda exact=None: pool_backward_cases("avg_pool2d_backward", exact),
+    "im2col": im2col_cases,
+}

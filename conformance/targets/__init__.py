@@ -1,0 +1,146 @@
+"""Targets: the implementations the runner checks against the reference.
+
+A target is a :class:`Target` whose methods carry the reference's public names and
+keywords (``conv2d(x, w, b=None, *, stride=1, ...)``), take NumPy arrays in the
+carrier dtype of the run (see conformance.dtypes) and return NumPy arrays. A method
+that is missing means "not implemented"; one that cannot express an option raises
+:class:`Unsupported` (a separate status: neither a pass nor a failure).
+
+Built-in targets live in this package, one small adapter module each, and are named
+in :data:`BUILTIN`. A user's module is loaded by :func:`load_target` from
+``pkg.module``, ``pkg.module:obj`` or ``path/to/file.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Built-in target name -> adapter module.
+BUILTIN = {
+    "reference": "conformance.targets.reference_target",
+    "torch": "conformance.targets.torch_target",
+    "onnxruntime": "conformance.targets.onnxruntime_target",
+    "jax": "conformance.targets.jax_target",
+    "tensorflow": "conformance.targets.tensorflow_target",
+    "scipy": "conformance.targets.scipy_target",
+    "opencv": "conformance.targets.opencv_target",
+}
+
+
+class Unsupported(Exception):
+    """The target's library cannot express this case (e.g. PyTorch pooling with pad > k/2)."""
+
+
+class TargetUnavailable(Exception):
+    """The target's library is not installed (the run reports it as skipped)."""
+
+
+class Target:
+    """Base of every adapter. Subclasses set ``name`` and ``requires`` and define op methods."""
+
+    name = "target"
+    #: Import names the adapter needs; a missing one makes the target unavailable.
+    requires: tuple[str, ...] = ()
+    #: Devices the adapter can run on.
+    devices: tuple[str, ...] = ("cpu",)
+
+    def __init__(self) -> None:
+        self.dtype = "float64"
+        self.device = "cpu"
+
+    @classmethod
+    def missing(cls) -> str | None:
+        """The first required module that is not installed, or None."""
+        for mod in cls.requires:
+            if importlib.util.find_spec(mod) is None:
+                return mod
+        return None
+
+    def version(self) -> str:
+        """The library's version string."""
+        if not self.requires:
+            return ""
+        mod = importlib.import_module(self.requires[0])
+        return str(getattr(mod, "__version__", "?"))
+
+    def setup(self, dtype: str, device: str) -> None:
+        """Called once in the worker before any op. Raise Unsupported for a dtype/device it lacks."""
+        if device not in self.devices:
+            raise Unsupported(f"{self.name} has no {device} path")
+        self.dtype, self.device = dtype, device
+
+    def implements(self, op: str) -> bool:
+        return callable(getattr(self, op, None))
+
+
+class ModuleTarget(Target):
+    """A user's module or object exposing any subset of the reference's functions."""
+
+    def __init__(self, obj: Any, name: str) -> None:
+        super().__init__()
+        self._obj = obj
+        self.name = name
+
+    def version(self) -> str:
+        return str(getattr(self._obj, "__version__", ""))
+
+    def setup(self, dtype: str, device: str) -> None:
+        if device != "cpu":
+            raise Unsupported("user targets run on the CPU")
+        self.dtype, self.device = dtype, device
+
+    def implements(self, op: str) -> bool:
+        return callable(getattr(self._obj, op, None))
+
+    def __getattr__(self, op: str) -> Any:
+        if op.startswith("_"):
+            raise AttributeError(op)
+        return getattr(self._obj, op)
+
+
+def load_target(spec: str) -> Target:
+    """A target from a built-in name, ``pkg.module[:obj]`` or ``path/to/file.py[:obj]``.
+
+    Raises :class:`TargetUnavailable` when a built-in target's library is missing, and
+    ValueError for a spec that names nothing loadable.
+    """
+    if spec in BUILTIN:
+        module = importlib.import_module(BUILTIN[spec])
+        cls = module.TARGET
+        missing = cls.missing()
+        if missing:
+            raise TargetUnavailable(f"{spec}: the Python module {missing!r} is not installed "
+                                    f"(pip install 'cnnspec[{spec}]')")
+        return cls()
+    path_part, _, attr = spec.partition(":")
+    if path_part.endswith(".py") or "/" in path_part:
+        path = Path(path_part)
+        if not path.is_file():
+            raise ValueError(f"--target {spec}: no such file {path}")
+        name = f"cnnspec_user_{path.stem}"
+        mspec = importlib.util.spec_from_file_location(name, path)
+        assert mspec is not None and mspec.loader is not None
+        module = importlib.util.module_from_spec(mspec)
+        sys.modules[name] = module
+        mspec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(path_part)
+        except ImportError as exc:
+            raise ValueError(f"--target {spec}: cannot import {path_part!r} ({exc}); built-in targets "
+                             f"are {', '.join(BUILTIN)}") from exc
+    obj: Any = module
+    if attr:
+        try:
+            obj = getattr(module, attr)
+        except AttributeError as exc:
+            raise ValueError(f"--target {spec}: {path_part} has no attribute {attr!r}") from exc
+        if isinstance(obj, type):
+            obj = obj()
+    if isinstance(obj, Target):
+        return obj
+    return ModuleTarget(obj, spec)

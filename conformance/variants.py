@@ -1,0 +1,140 @@
+"""Named variants: the reference recomputed under each convention the spec names.
+
+When a target fails cases of an op, the runner recomputes every failing case under
+each variant of that op and reports the variant whose results the target matches on
+all of them: "this library pads max pooling with zeros (POOL-MAX-1, zero-pad)".
+A variant returns the same list of outputs as the op's ``measure`` in conformance.ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reference import pooling as pool
+from reference.pooling import avg_divisor, max_pool_core, route_max_grad
+
+from .ops import OPS, Expected
+from .strategies.conv import Case
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    clause: str
+    op: str
+    compute: Callable[[Case], Expected]
+    describe: str
+
+
+def _with(case: Case, arrays: dict[str, np.ndarray] | None = None, **params: Any) -> Case:
+    return Case(case.op, {**case.arrays, **(arrays or {})}, {**case.params, **params}, case.exact, case.note)
+
+
+def _flip_w(case: Case) -> Expected:
+    return OPS[case.op].measure(_with(case, {"w": case.arrays["w"][:, :, ::-1, ::-1].copy()}))
+
+
+def _same_swapped(case: Case) -> Expected:
+    swap = {"same": "same_lower", "same_lower": "same"}
+    p = case.params.get("padding")
+    return OPS[case.op].measure(_with(case, padding=swap.get(p, p)) if isinstance(p, str) else case)
+
+
+def _cip_flipped(case: Case) -> Expected:
+    return OPS[case.op].measure(_with(case, count_include_pad=not case.params.get("count_include_pad", True)))
+
+
+def _pool_geometry(case: Case, ceil_rule: str = "spec") -> Any:
+    p = case.params
+    return pool._geometry(case.arrays["x"], p["kernel_size"], p.get("stride"), p.get("padding", 0),
+                          p.get("dilation", 1), p.get("ceil_mode", False), ceil_rule)
+
+
+def _max(case: Case, ceil_rule: str = "spec", **core: Any) -> tuple[np.ndarray, np.ndarray]:
+    x = case.arrays["x"]
+    return max_pool_core(x, _pool_geometry(case, ceil_rule), **core)
+
+
+def _max_fwd(**core: Any) -> Callable[[Case], Expected]:
+    def compute(case: Case) -> Expected:
+        y, idx = _max(case, **core)
+        return [("y", y, None, 1), ("indices", idx, None, 1)]
+    return compute
+
+
+def _max_bwd(**core: Any) -> Callable[[Case], Expected]:
+    def compute(case: Case) -> Expected:
+        x, dy = case.arrays["x"], case.arrays["dy"]
+        _, idx = _max(case, **core)
+        if idx.shape != dy.shape:
+            return [("dx", np.full(x.shape, np.nan), None, 1)]
+        return [("dx", route_max_grad(dy, idx, x.shape), route_max_grad(np.abs(dy), idx, x.shape), 9)]
+    return compute
+
+
+def _avg(full_kernel: bool = False, ceil_rule: str = "spec") -> Callable[[Case], Expected]:
+    def compute(case: Case) -> Expected:
+        from reference import _window as win
+
+        x, p = case.arrays["x"], case.params
+        g = _pool_geometry(case, ceil_rule)
+        cols = win.windows(win.pad(x, g, 0.0), g)
+        total = cols.sum(axis=(2, 3))
+        scale = np.abs(cols).sum(axis=(2, 3))
+        div = avg_divisor(g, p.get("count_include_pad", True), p.get("divisor_override"), full_kernel)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return [("y", total / div, scale / div, g.taps + 1)]
+    return compute
+
+
+VARIANTS: list[Variant] = [
+    Variant("flipped-kernel", "CONV-1", "conv2d", _flip_w,
+            "true convolution: the kernel is flipped (SciPy's convolve2d, textbook convolution)"),
+    Variant("flipped-kernel", "CONV-7", "conv2d_backward", _flip_w,
+            "gradients of a true convolution (flipped kernel)"),
+    Variant("same-lower", "SIZE-5", "conv2d", _same_swapped,
+            "'same' padding with the odd pad at the start (ONNX SAME_LOWER)"),
+    Variant("unflipped-kernel", "CONVT-1", "conv_transpose2d", _flip_w,
+            "the four-step construction without flipping the kernel"),
+    Variant("zero-pad", "POOL-MAX-1", "max_pool2d", _max_fwd(pad_value=0.0),
+            "max pooling pads with 0, so padding wins over negative values (im2col-based pooling)"),
+    Variant("nan-ignored", "POOL-MAX-2", "max_pool2d", _max_fwd(nan_ignored=True),
+            "NaN is skipped (fmax semantics)"),
+    Variant("last-max", "POOL-MAX-3", "max_pool2d", _max_fwd(last_max=True),
+            "ties resolve to the last maximum"),
+    Variant("naive-ceil", "SIZE-7", "max_pool2d", _max_fwd(ceil_rule="naive"),
+            "ceil_mode without dropping a last window that starts in the end padding"),
+    Variant("same-lower", "SIZE-5", "max_pool2d", _same_swapped,
+            "'same' padding with the odd pad at the start"),
+    Variant("last-max", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(last_max=True),
+            "the gradient goes to the last maximum of each window"),
+    Variant("zero-pad", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(pad_value=0.0),
+            "the gradient of zero-padded max pooling (padding can take it)"),
+    Variant("count-include-pad-flipped", "POOL-AVG-2", "avg_pool2d", _cip_flipped,
+            "count_include_pad has the opposite meaning"),
+    Variant("full-kernel-divisor", "POOL-AVG-2", "avg_pool2d", _avg(full_kernel=True),
+            "every window divides by KH*KW, even one clipped by ceil_mode"),
+    Variant("naive-ceil", "SIZE-7", "avg_pool2d", _avg(ceil_rule="naive"),
+            "ceil_mode without dropping a last window that starts in the end padding"),
+    Variant("same-lower", "SIZE-5", "avg_pool2d", _same_swapped,
+            "'same' padding with the odd pad at the start"),
+    Variant("count-include-pad-flipped", "POOL-AVG-5", "avg_pool2d_backward", _cip_flipped,
+            "the gradient of average pooling with count_include_pad flipped"),
+    Variant("caffe-layout", "IM2COL-1", "im2col",
+            lambda c: [("col", _caffe(c), None, 1)],
+            "columns and rows swapped: (C*KH*KW, N*OH*OW)"),
+]
+
+
+def _caffe(case: Case) -> np.ndarray:
+    from reference import im2col
+
+    return case.call(im2col).T.copy()
+
+
+def variants_for(op: str) -> list[Variant]:
+    return [v for v in VARIANTS if v.op == op]

@@ -1,0 +1,161 @@
+"""Target isolation: every target call runs in a worker process.
+
+A case that segfaults, aborts or runs past the timeout kills only its worker: the
+parent records ``crash`` or ``timeout`` with the case, starts a fresh worker and goes
+on, so the run always finishes and its report is always written.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Reply:
+    """What one call gave: ``kind`` is ok / unsupported / not-implemented / error / crash / timeout."""
+
+    kind: str
+    value: Any = None
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
+    from .targets import Unsupported, load_target
+
+    try:
+        target = load_target(spec)
+        target.setup(dtype, device)
+    except Unsupported as exc:
+        conn.send(("setup-unsupported", str(exc)))
+        return
+    except Exception as exc:  # the target cannot even start: report it, don't hang the parent
+        conn.send(("setup-error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", target.version()))
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        op, arrays, params = msg
+        if not target.implements(op):
+            conn.send(("not-implemented", None, ""))
+            continue
+        try:
+            out = getattr(target, op)(*arrays, **params)
+            conn.send(("ok", _plain(out), ""))
+        except Unsupported as exc:
+            conn.send(("unsupported", None, str(exc)))
+        except Exception as exc:
+            conn.send(("error", None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"))
+
+
+def _plain(out: Any) -> Any:
+    """Make results picklable without importing the target's library in the parent."""
+    if isinstance(out, (tuple, list)):
+        return tuple(_plain(o) for o in out)
+    if isinstance(out, np.ndarray) or out is None or isinstance(out, (int, float, str)):
+        return out
+    try:
+        return np.asarray(out)
+    except Exception:
+        return repr(out)
+
+
+class Worker:
+    """One target in one child process, restarted after a crash or a timeout."""
+
+    def __init__(self, spec: str, dtype: str, device: str, timeout: float = 60.0,
+                 start_timeout: float = 300.0) -> None:
+        self.spec, self.dtype, self.device = spec, dtype, device
+        self.timeout, self.start_timeout = timeout, start_timeout
+        self.version = ""
+        self.restarts = 0
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def start(self) -> Reply:
+        """Start the child; a ``Reply`` of kind ready / unsupported / error."""
+        ctx = mp.get_context("spawn")  # no fork: targets like torch and TF are not fork-safe
+        parent, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, self.spec, self.dtype, self.device),
+                                 daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        if not parent.poll(self.start_timeout):
+            self.close()
+            return Reply("error", detail=f"target did not start within {self.start_timeout:.0f} s")
+        try:
+            kind, detail = parent.recv()
+        except EOFError:
+            code = self._proc.exitcode
+            self.close()
+            return Reply("error", detail=f"target process died while starting (exit code {code})")
+        if kind == "ready":
+            self.version = detail
+            return Reply("ready", detail=detail)
+        self.close()
+        return Reply("unsupported" if kind == "setup-unsupported" else "error", detail=detail)
+
+    def call(self, op: str, arrays: list[np.ndarray | None], params: dict[str, Any]) -> Reply:
+        if self._proc is None or not self._proc.is_alive():
+            started = self.start()
+            if started.kind != "ready":
+                return started
+        t0 = time.perf_counter()
+        try:
+            self._conn.send((op, arrays, params))
+            if not self._conn.poll(self.timeout):
+                self._restart()
+                return Reply("timeout", detail=f"no answer within {self.timeout:g} s",
+                             seconds=time.perf_counter() - t0)
+            kind, value, detail = self._conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            code = self._proc.exitcode if self._proc is not None else None
+            self._proc.join(5)
+            code = self._proc.exitcode if code is None else code
+            self._restart()
+            return Reply("crash", detail=_describe_exit(code), seconds=time.perf_counter() - t0)
+        return Reply(kind, value, detail, time.perf_counter() - t0)
+
+    def _restart(self) -> None:
+        self.close()
+        self.restarts += 1
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.send(None)
+            except Exception:
+                pass
+            self._conn.close()
+        if self._proc is not None:
+            self._proc.join(0.5)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join(5)
+        self._proc = self._conn = None
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the target process died"
+    if code < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        return f"the target process was killed by {name}"
+    return f"the target process exited with code {code}"

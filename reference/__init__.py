@@ -1,0 +1,24 @@
+"""cnnspec's pure-NumPy reference: one module per op family, float64 throughout.
+
+Every public function here implements clauses of spec/ and cites them in its
+docstring; invalid input raises :class:`SpecError` (a ValueError) naming the
+parameter, its value and the clause.
+"""
+
+from ._errors import SpecError
+from .conv2d import conv2d, conv2d_backward
+from .conv_transpose2d import conv_transpose2d
+from .cost import Cost, conv2d_cost
+from .im2col import col2im, im2col
+from .output_size import conv_output_size, conv_transpose_output_size, same_padding
+from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SpecError", "Cost",
+    "conv2d", "conv2d_backward", "conv_transpose2d",
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "im2col", "col2im",
+    "conv_output_size", "conv_transpose_output_size", "same_padding", "conv2d_cost",
+]
