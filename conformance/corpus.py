@@ -71,6 +71,10 @@ _TIES[1, 1] = np.array([[3, 3, 1, 3, 0], [3, 3, 0, 0, 3], [1, 1, 1, 1, 1], [2, 0
 _NAN = _data(11, (2, 3, 5, 6))
 _NAN[0, 1, 2, 3], _NAN[1, 0, 0, 0], _NAN[1, 2, 4, 5] = np.nan, np.inf, -np.inf
 
+_NAN2 = _data(12, (2, 2, 4, 6))
+_NAN2[0, 0, 0, 0] = _NAN2[0, 0, 1, 0] = np.nan  # two NaNs in one window: the first is the index
+_NAN2[1, 1, 2, 3] = _NAN2[1, 1, 3, 2] = np.nan
+
 CONV2D = [
     _conv("every dimension > 1, groups, asymmetric everything", (2, 4, 7, 5), (6, 2, 3, 2),
           stride=(2, 1), padding=((1, 0), (2, 1)), dilation=(1, 2), groups=2),
@@ -109,6 +113,8 @@ MAX_POOL2D = [
           stride=(2, 1), padding=1),
     _pool("max_pool2d", "ties resolve to the first maximum", _TIES, kernel_size=(2, 3), stride=(1, 2)),
     _pool("max_pool2d", "NaN and infinities", _NAN, exact=False, kernel_size=2, stride=(2, 1), padding=1),
+    _pool("max_pool2d", "two NaNs in a window: the first one's index", _NAN2, exact=False, kernel_size=2,
+          stride=2),
     _pool("max_pool2d", "padding larger than half the kernel", (2, 3, 5, 4), kernel_size=2, padding=(2, 1)),
     _pool("max_pool2d", "dilation 2, stride 1", (2, 2, 7, 6), kernel_size=(2, 3), stride=1, dilation=2),
     _pool("max_pool2d", "stride larger than the kernel", (2, 3, 7, 9), kernel_size=2, stride=(3, 4)),
@@ -140,8 +146,8 @@ CORPUS: dict[str, list[Case]] = {
     "conv_transpose2d": CONV_TRANSPOSE2D,
     "max_pool2d": MAX_POOL2D,
     "avg_pool2d": AVG_POOL2D,
-    "max_pool2d_backward": [_backward(c, "max_pool2d_backward") for c in MAX_POOL2D
-                            if np.isfinite(c.arrays["x"]).all()],
+    # NaN stays in: the gradient goes to the first NaN of a window (POOL-MAX-4 with POOL-MAX-3).
+    "max_pool2d_backward": [_backward(c, "max_pool2d_backward") for c in MAX_POOL2D],
     "avg_pool2d_backward": [_backward(c, "avg_pool2d_backward") for c in AVG_POOL2D
                             if np.isfinite(c.arrays["x"]).all()],
     "im2col": [Case("im2col", {"x": _data(3, (2, 3, 5, 6))},

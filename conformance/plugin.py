@@ -36,6 +36,7 @@ def pytest_addoption(parser: Any) -> None:
     g.addoption("--report-json", default=None)
     g.addoption("--report-markdown", default=None)
     g.addoption("--report-junit", default=None)
+    g.addoption("--report-html", default=None, help="a page with images of failing cases (needs matplotlib)")
     g.addoption("--cnnspec-partials", default=None,
                 help="folder for xdist workers' partial results (set by the controller)")
 
@@ -132,6 +133,11 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     report = build(cfg, tallies, start, version, elapsed)
     config._cnnspec_report = report
     emit(report, config)
+    html = config.getoption("--report-html")
+    if html:
+        from .html_report import write_html
+
+        write_html(html, cfg, tallies, report)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:

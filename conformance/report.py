@@ -32,7 +32,8 @@ def _array_literal(a: np.ndarray) -> str:
             if np.isinf(v):
                 return "np.inf" if v > 0 else "-np.inf"
         return repr(v)
-    return f"np.array({item(a.tolist())}, dtype=np.{a.dtype})"
+    # reshape keeps the shape of empty arrays (an N = 0 batch), which the literal alone loses
+    return f"np.array({item(a.reshape(-1).tolist())}, dtype=np.{a.dtype}).reshape({a.shape})"
 
 
 def repro(target: str, dtype: str, device: str, case: Any) -> str:
@@ -101,7 +102,7 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
             "op": op, "target": cfg.target, "dtype": cfg.dtype, "device": cfg.device, "status": status,
             "cases": t.cases, "passed": t.passed, "failures": t.failed, "unsupported": t.unsupported,
             "not_implemented": t.not_implemented, "errors": t.errors, "crashes": t.crashes,
-            "timeouts": t.timeouts,
+            "timeouts": t.timeouts, "abandoned": t.abandoned, "ambiguous": t.ambiguous,
             "worst_error": None if not np.isfinite(t.worst) else round(t.worst, 4),
             "worst_error_note": "exact mismatch" if not np.isfinite(t.worst) else "in units of the TOL-2 bound",
             "rms_error": round(t.rms, 4),
@@ -140,14 +141,16 @@ def terminal(report: dict[str, Any]) -> str:
     if report["skipped_reason"]:
         head += f"\nSKIPPED: {report['skipped_reason']}"
     rows = [[r["op"], r["status"].upper() if r["status"] != "pass" else "pass", r["cases"], r["passed"],
-             r["failures"], r["unsupported"], _worst(r), r["clause"], r["variant"]] for r in report["results"]]
-    table = tabulate(rows, headers=["op", "status", "cases", "passed", "failed", "unsupp.", "worst error",
-                                    "clause", "diagnosed variant"], tablefmt="simple")
+             r["failures"], r["unsupported"], r["crashes"] + r["timeouts"], _worst(r), r["clause"],
+             r["variant"]] for r in report["results"]]
+    table = tabulate(rows, headers=["op", "status", "cases", "passed", "failed", "unsupp.", "crashed",
+                                    "worst error", "clause", "diagnosed variant"], tablefmt="simple")
     parts = [head, "", table]
     for r in report["results"]:
         ce = r["counterexample"]
         if ce:
-            parts += ["", f"── {r['op']}: {r['status']} — {ce['reason']} [{ce['clause']}]",
+            clause = f" [{ce['clause']}]" if ce["clause"] else ""
+            parts += ["", f"── {r['op']}: {r['status']} — {ce['reason']}{clause}",
                       f"   minimal case ({ce['source']}{', ' + ce['note'] if ce['note'] else ''}): "
                       f"{ce['description']}"]
             if r["variant_detail"]:
@@ -155,6 +158,8 @@ def terminal(report: dict[str, Any]) -> str:
             for d in ce["first_differences"]:
                 parts.append(f"   at {tuple(d['index'])}: expected {d['expected']}, got {d['got']}")
             parts += ["   reproduce:"] + ["     " + line for line in ce["repro"].splitlines()]
+        if r["abandoned"]:
+            parts.append(f"   {r['abandoned']} further cases not run after repeated crashes/timeouts")
         if r["rms_note"]:
             parts.append(f"── {r['op']}: {r['rms_note']}")
     return "\n".join(parts)
@@ -163,7 +168,7 @@ def terminal(report: dict[str, Any]) -> str:
 def _worst(r: dict[str, Any]) -> str:
     if r["worst_error"] is None:
         return "exact mismatch"
-    return f"{r['worst_error']:.3g}× bound" if r["cases"] else ""
+    return f"{r['worst_error']:.3g}× bound" if r["passed"] or r["failures"] else ""
 
 
 def markdown(report: dict[str, Any]) -> str:

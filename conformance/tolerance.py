@@ -70,9 +70,10 @@ def compare(ref: np.ndarray, got: Any, *, dtype: str = "float64", scale: np.ndar
     ref = np.asarray(ref)
     if got.shape != ref.shape:
         return Verdict(False, "TOL-6", f"shape {got.shape} != expected {ref.shape}")
-    if ref.dtype.kind == "f" and got.dtype not in (carrier(dtype), np.dtype(np.float64)):
-        return Verdict(False, "TOL-6", f"dtype {got.dtype}; a {dtype} run must return {carrier(dtype)} "
-                       "or float64")
+    allowed = {carrier(dtype), np.dtype(np.float64)}
+    if ref.dtype.kind == "f" and got.dtype not in allowed:
+        names = " or ".join(sorted(str(d) for d in allowed))
+        return Verdict(False, "TOL-6", f"dtype {got.dtype}; a {dtype} run must return {names}")
     if ref.dtype.kind in "iu" or scale is None:
         if got.dtype.kind not in "iuf":
             return Verdict(False, "TOL-6", f"dtype {got.dtype} is not numeric")
@@ -109,7 +110,9 @@ def compare(ref: np.ndarray, got: Any, *, dtype: str = "float64", scale: np.ndar
     sumsq = float(np.sum(np.square(ratio[fin]))) if np.isfinite(worst) else float("inf")
     rms = float(np.sqrt(sumsq / count)) if count else 0.0
     if worst > 1.0:
-        return Verdict(False, "TOL-2", f"error up to {worst:.3g}x the {dtype} bound", worst, rms,
+        why = (f"error up to {worst:.3g}x the {dtype} bound" if np.isfinite(worst) else
+               "a nonzero value where every term is zero (bound 0)")
+        return Verdict(False, "TOL-2", why, worst, rms,
                        _first_diffs(ratio > 1.0, r, g), sumsq, count)
     if check_rms and rms > RMS_LIMIT:
         return Verdict(False, "TOL-3", rms_reason(rms, dtype), worst, rms,

@@ -27,12 +27,12 @@ class Reply:
 
 
 def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
-    from .targets import Unsupported, load_target
+    from .targets import TargetUnavailable, Unsupported, load_target
 
     try:
         target = load_target(spec)
         target.setup(dtype, device)
-    except Unsupported as exc:
+    except (Unsupported, TargetUnavailable) as exc:
         conn.send(("setup-unsupported", str(exc)))
         return
     except Exception as exc:  # the target cannot even start: report it, don't hang the parent
@@ -61,8 +61,10 @@ def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
 
 def _plain(out: Any) -> Any:
     """Make results picklable without importing the target's library in the parent."""
-    if isinstance(out, (tuple, list)):
+    if isinstance(out, tuple):
         return tuple(_plain(o) for o in out)
+    if isinstance(out, list):
+        return out  # reported as "not an array" by the comparison
     if isinstance(out, np.ndarray) or out is None or isinstance(out, (int, float, str)):
         return out
     try:

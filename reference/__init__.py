@@ -6,6 +6,27 @@ parameter, its value and the clause.
 """
 
 from ._errors import SpecError
+from .augmentation import (
+    AUG_OP_VARIANTS,
+    AUG_VARIANTS,
+    adjust_brightness,
+    affine,
+    channel_shift,
+    featurewise_fit,
+    featurewise_standardize,
+    hflip,
+    rescale,
+    rotate,
+    rotation_matrix,
+    samplewise_standardize,
+    shear,
+    shear_matrix,
+    translate,
+    translation_matrix,
+    vflip,
+    zoom,
+    zoom_matrix,
+)
 from .conv2d import conv2d, conv2d_backward
 from .conv_transpose2d import conv_transpose2d
 from .cost import Cost, conv2d_cost
@@ -21,4 +42,8 @@ __all__ = [
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "im2col", "col2im",
     "conv_output_size", "conv_transpose_output_size", "same_padding", "conv2d_cost",
+    "affine", "rotate", "translate", "zoom", "shear", "hflip", "vflip", "adjust_brightness",
+    "channel_shift", "rescale", "featurewise_fit", "featurewise_standardize", "samplewise_standardize",
+    "rotation_matrix", "translation_matrix", "zoom_matrix", "shear_matrix", "AUG_VARIANTS",
+    "AUG_OP_VARIANTS",
 ]

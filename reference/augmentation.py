@@ -410,8 +410,9 @@ def _warp_args(x: Any, matrix: Any, interpolation: Any, fill_mode: Any, fill_val
     return x4, dtype, v, inv, interp, mode, fill
 
 
-def affine(x: Any, matrix: Any, *, interpolation: str = "bilinear", fill_mode: str = "constant",
-           fill_value: float = 0.0, layout: str = "NCHW", variants: Iterable[str] = ()) -> np.ndarray:
+def affine(x: Any, matrix: Any, *, interpolation: str = "bilinear",
+           fill_mode: str = "constant", fill_value: float = 0.0, layout: str = "NCHW",
+           variants: Iterable[str] = ()) -> np.ndarray:
     """Warp ``x`` by the affine ``matrix`` that maps input points to output points.
 
     Clauses: AUG-4 (inverse mapping), AUG-3 (frame), AUG-5 / AUG-6 (interpolation),
@@ -447,8 +448,9 @@ def _warp(x4: np.ndarray, inv: tuple[float, ...], interp: str, mode: str, fill: 
     o = _offset(v)
     qx = np.broadcast_to(np.arange(w, dtype=np.float64) + o, (h, w))
     qy = np.broadcast_to((np.arange(h, dtype=np.float64) + o)[:, None], (h, w))
-    px = ia * qx + ib * qy + itx
-    py = id_ * qx + ie * qy + ity
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        px = ia * qx + ib * qy + itx
+        py = id_ * qx + ie * qy + ity
     if not (np.isfinite(px).all() and np.isfinite(py).all()):
         fail("matrix", np.array(inv), "AUG-4", "maps output pixel centres to non-finite points")
     outside_only = mode == "constant" and "constant-outside-centres" in v
@@ -487,17 +489,17 @@ def _round_half(t: np.ndarray, v: frozenset[str]) -> np.ndarray:
     return k
 
 
-def _tap(x4: np.ndarray, k: np.ndarray, l: np.ndarray, mode: str, fill: float,
+def _tap(x4: np.ndarray, row: np.ndarray, col: np.ndarray, mode: str, fill: float,
          v: frozenset[str]) -> np.ndarray:
-    """``X_ext[k, l]`` for integral float index arrays (AUG-7 ... AUG-10)."""
+    """``X_ext[row, col]`` for integral float index arrays (AUG-7 ... AUG-10)."""
     _, _, h, w = x4.shape
     if mode == "constant":
-        valid = (k >= 0) & (k <= h - 1) & (l >= 0) & (l <= w - 1)
-        kk = np.clip(k, 0, h - 1).astype(np.intp)
-        ll = np.clip(l, 0, w - 1).astype(np.intp)
-        return np.where(valid, x4[:, :, kk, ll], fill)
+        valid = (row >= 0) & (row <= h - 1) & (col >= 0) & (col <= w - 1)
+        rr = np.clip(row, 0, h - 1).astype(np.intp)
+        cc = np.clip(col, 0, w - 1).astype(np.intp)
+        return np.where(valid, x4[:, :, rr, cc], fill)
     # Indices are brought into range while still floats: a huge float would overflow intp.
-    return x4[:, :, _extend(k, h, mode, v), _extend(l, w, mode, v)]
+    return x4[:, :, _extend(row, h, mode, v), _extend(col, w, mode, v)]
 
 
 def _extend(k: np.ndarray, n: int, mode: str, v: frozenset[str]) -> np.ndarray:
@@ -549,24 +551,29 @@ def affine_definitional(x: Any, matrix: Any, *, interpolation: str = "bilinear",
                     img = x4[n, c]
                     if outside_only and not inside:
                         out[n, c, i, j] = fill
-                        continue
-
-                    def pix(k: int, l: int) -> float:
-                        if outside_only:  # taps off the image only ever get weight 0 here
-                            return float(img[min(max(k, 0), h - 1), min(max(l, 0), w - 1)])
-                        kk, ll = _extend1(k, h, mode, v), _extend1(l, w, mode, v)
-                        return fill if kk is None or ll is None else float(img[kk, ll])
-
-                    if interp == "nearest":
-                        out[n, c, i, j] = pix(_round_half1(py + (0.5 - o), v),
-                                              _round_half1(px + (0.5 - o), v))
+                    elif interp == "nearest":
+                        out[n, c, i, j] = _pixel1(img, _round_half1(py + (0.5 - o), v),
+                                                  _round_half1(px + (0.5 - o), v),
+                                                  mode, fill, v, outside_only)
                     else:
                         j0, i0 = math.floor(u), math.floor(vv)
                         a, b = u - j0, vv - i0
-                        out[n, c, i, j] = ((1 - b) * ((1 - a) * pix(i0, j0) + a * pix(i0, j0 + 1))
-                                           + b * ((1 - a) * pix(i0 + 1, j0)
-                                                  + a * pix(i0 + 1, j0 + 1)))
+                        p00, p01, p10, p11 = (_pixel1(img, i0 + di, j0 + dj, mode, fill, v,
+                                                      outside_only)
+                                              for di, dj in ((0, 0), (0, 1), (1, 0), (1, 1)))
+                        out[n, c, i, j] = ((1 - b) * ((1 - a) * p00 + a * p01)
+                                           + b * ((1 - a) * p10 + a * p11))
     return _finish(out, dtype, layout, v, True)
+
+
+def _pixel1(img: np.ndarray, row: int, col: int, mode: str, fill: float, v: frozenset[str],
+            outside_only: bool) -> float:
+    """Scalar ``X_ext[row, col]``: the pixel a tap reads, or the fill value."""
+    h, w = img.shape
+    if outside_only:  # inside the centre rectangle, off-image taps only ever get weight 0
+        return float(img[min(max(row, 0), h - 1), min(max(col, 0), w - 1)])
+    r, c = _extend1(row, h, mode, v), _extend1(col, w, mode, v)
+    return fill if r is None or c is None else float(img[r, c])
 
 
 def _round_half1(t: float, v: frozenset[str]) -> int:
@@ -611,8 +618,9 @@ def _geometric(x4: np.ndarray, dtype: np.dtype, matrix: np.ndarray, interpolatio
     return _finish(_warp(x4, inv, interp, mode, fill, sampling), dtype, layout, sampling, True)
 
 
-def rotate(x: Any, angle: Any, *, interpolation: str = "bilinear", fill_mode: str = "constant",
-           fill_value: float = 0.0, layout: str = "NCHW", variants: Iterable[str] = ()) -> np.ndarray:
+def rotate(x: Any, angle: Any, *, interpolation: str = "bilinear",
+           fill_mode: str = "constant", fill_value: float = 0.0, layout: str = "NCHW",
+           variants: Iterable[str] = ()) -> np.ndarray:
     """Rotate the content by ``angle`` degrees counter-clockwise (as displayed) about the centre.
 
     Clause AUG-12: ``affine(x, rotation_matrix(angle, H, W))``; AUG-11 (degrees, exact
@@ -648,8 +656,9 @@ def translate(x: Any, tx: Any, ty: Any, *, interpolation: str = "bilinear",
     return _geometric(x4, dtype, m, interpolation, fill_mode, fill_value, layout, v)
 
 
-def zoom(x: Any, factor: Any, *, interpolation: str = "bilinear", fill_mode: str = "constant",
-         fill_value: float = 0.0, layout: str = "NCHW", variants: Iterable[str] = ()) -> np.ndarray:
+def zoom(x: Any, factor: Any, *, interpolation: str = "bilinear",
+         fill_mode: str = "constant", fill_value: float = 0.0, layout: str = "NCHW",
+         variants: Iterable[str] = ()) -> np.ndarray:
     """Scale the content about the centre by ``factor`` (> 1 magnifies); same output size.
 
     Clause AUG-14: ``affine(x, zoom_matrix(factor, H, W))``; ``factor`` is a positive
@@ -665,8 +674,9 @@ def zoom(x: Any, factor: Any, *, interpolation: str = "bilinear", fill_mode: str
     return _geometric(x4, dtype, m, interpolation, fill_mode, fill_value, layout, v)
 
 
-def shear(x: Any, angle: Any, *, interpolation: str = "bilinear", fill_mode: str = "constant",
-          fill_value: float = 0.0, layout: str = "NCHW", variants: Iterable[str] = ()) -> np.ndarray:
+def shear(x: Any, angle: Any, *, interpolation: str = "bilinear",
+          fill_mode: str = "constant", fill_value: float = 0.0, layout: str = "NCHW",
+          variants: Iterable[str] = ()) -> np.ndarray:
     """Shear along ``x`` by ``angle`` degrees about the centre: ``x' = x + tan φ (y - c_y)``.
 
     Clause AUG-15: ``affine(x, shear_matrix(angle, H, W))``; ``-90 < angle < 90``.
@@ -882,7 +892,9 @@ def featurewise_standardize(x: Any, mean: Any, std: Any, *, eps: float = DEFAULT
 
 def samplewise_standardize(x: Any, *, eps: float = DEFAULT_EPS, layout: str = "NCHW",
                            variants: Iterable[str] = ()) -> np.ndarray:
-    """Each sample minus its mean over ``(C, H, W)``, over its population std plus ``eps`` (AUG-23).
+    """Each sample minus its mean, over its population std plus ``eps``, both over ``(C, H, W)``.
+
+    Clause AUG-23.
 
     Returns float64. Variants: ``sample-std`` (ddof = 1), ``epsilon-in-sqrt``,
     ``std-floor`` (``max(σ, 1/sqrt(C·H·W))``, no eps; TensorFlow's

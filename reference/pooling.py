@@ -24,11 +24,12 @@ def _real_mask(g: win.Geometry, p: int, q: int) -> np.ndarray:
 
 
 def max_pool_core(x: np.ndarray, g: win.Geometry, *, pad_value: float = -np.inf,
-                  nan_ignored: bool = False, last_max: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  nan_ignored: bool = False, last_max: bool = False,
+                  last_nan: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Values and flat indices (-1: window wholly in padding) of max pooling.
 
     The keywords are the named variants of POOL-MAX-1..3 (``zero-pad``, ``nan-ignored``,
-    ``last-max``); the spec's behaviour is the default. Taps are scanned in row-major
+    ``last-max``, ``last-nan``); the spec's behaviour is the default. Taps are scanned in row-major
     window order, so the first maximum wins unless ``last_max``.
     """
     cols = win.windows(win.pad(x, g, pad_value), g)
@@ -49,6 +50,8 @@ def max_pool_core(x: np.ndarray, g: win.Geometry, *, pad_value: float = -np.inf,
                 cand = cand & ~nan_v
             better = (v >= best) if last_max else (v > best)
             take = cand & ~best_nan & (~have | better | nan_v)
+            if last_nan:
+                take = take | (cand & nan_v)
             best = np.where(take, v, best)
             idx = np.where(take, flat, idx)
             have |= cand

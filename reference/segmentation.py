@@ -120,7 +120,8 @@ def confusion_matrix_definitional(pred: Any, target: Any, num_classes: Any, *,
     """:func:`confusion_matrix` as a loop over pixels."""
     p, t, c, counted = _labels_checked(pred, target, num_classes, ignore_index)
     cm = np.zeros((c, c), dtype=np.int64)
-    for pv, tv, ok in zip(p.ravel().tolist(), t.ravel().tolist(), counted.ravel().tolist()):
+    for pv, tv, ok in zip(p.ravel().tolist(), t.ravel().tolist(), counted.ravel().tolist(),
+                          strict=True):
         if ok:
             cm[tv, pv] += 1
     return cm
@@ -181,7 +182,8 @@ def pixel_accuracy_definitional(pred: Any, target: Any, num_classes: Any, *,
     """SEG-5 counted directly on the label maps: correct pixels / counted pixels."""
     p, t, _, counted = _labels_checked(pred, target, num_classes, ignore_index)
     n = correct = 0
-    for pv, tv, ok in zip(p.ravel().tolist(), t.ravel().tolist(), counted.ravel().tolist()):
+    for pv, tv, ok in zip(p.ravel().tolist(), t.ravel().tolist(), counted.ravel().tolist(),
+                          strict=True):
         if ok:
             n += 1
             correct += pv == tv
@@ -193,7 +195,7 @@ def per_class_iou_definitional(pred: Any, target: Any, num_classes: Any, *,
     """SEG-6 on the label maps: |pred = c and target = c| / |pred = c or target = c|."""
     p, t, c, counted = _labels_checked(pred, target, num_classes, ignore_index)
     pixels = [(pv, tv) for pv, tv, ok in zip(p.ravel().tolist(), t.ravel().tolist(),
-                                             counted.ravel().tolist()) if ok]
+                                             counted.ravel().tolist(), strict=True) if ok]
     out = np.empty(c)
     for k in range(c):
         inter = sum(1 for pv, tv in pixels if pv == k and tv == k)
@@ -335,7 +337,7 @@ def _dense_crf_loops(u: np.ndarray, img: np.ndarray, iterations: int, params: tu
 
     def kernel(i: int, j: int) -> float:
         d2p = (pix[i][0] - pix[j][0]) ** 2 + (pix[i][1] - pix[j][1]) ** 2
-        d2i = sum((a - b) ** 2 for a, b in zip(feats[i], feats[j]))
+        d2i = sum((a - b) ** 2 for a, b in zip(feats[i], feats[j], strict=True))
         return (wa * math.exp(-d2p / (2 * ta * ta) - d2i / (2 * tb * tb))
                 + ws * math.exp(-d2p / (2 * tg * tg)))
 

@@ -50,26 +50,36 @@ def pairs(lo: int, hi: int) -> st.SearchStrategy[tuple[int, int]]:
     return st.tuples(st.integers(lo, hi), st.integers(lo, hi))
 
 
-def int_or_pair(values: tuple[int, int]) -> st.SearchStrategy[Any]:
-    """The same (h, w) written as an int when equal, else as a pair (SIZE-1 forms)."""
+@st.composite
+def int_or_pair(draw: Any, values: tuple[int, int]) -> Any:
+    """The same (h, w) written as an int when equal (and a coin says so), else as a pair (SIZE-1).
+
+    The coin is drawn whatever the values, so the shape of the draw never changes and the
+    shrinker can move h and w freely (towards the pair form).
+    """
     h, w = values
-    return st.just(h) | st.just((h, w)) if h == w else st.just((h, w))
+    as_int = draw(st.booleans())
+    return h if as_int and h == w else (h, w)
+
+
+PADDING_KINDS = ("int", "pair", "explicit", "valid", "same", "same_lower")
 
 
 @st.composite
 def padding_forms(draw: Any, max_pad: int = 2, strings: bool = True) -> tuple[Any, Any]:
     """A padding in one of the SIZE-2 forms, plus the explicit ((t, b), (l, r)) it means
-    (``None`` for the string forms, resolved later). Shrinks towards 0."""
-    kind = draw(st.sampled_from(["int", "pair", "explicit", "valid", "same", "same_lower"]
-                                if strings else ["int", "pair", "explicit"]))
+    (``None`` for the string forms, resolved later). Shrinks towards the int 0.
+
+    All four numbers are drawn whatever the form, so the draw keeps one shape and the
+    shrinker can change the form without losing the rest of the case.
+    """
+    kind = draw(st.sampled_from(PADDING_KINDS if strings else PADDING_KINDS[:3]))
+    t, b, l, r = (draw(st.integers(0, max_pad)) for _ in range(4))
     if kind == "int":
-        p = draw(st.integers(0, max_pad))
-        return p, ((p, p), (p, p))
+        return t, ((t, t), (t, t))
     if kind == "pair":
-        ph, pw = draw(pairs(0, max_pad))
-        return (ph, pw), ((ph, ph), (pw, pw))
+        return (t, b), ((t, t), (b, b))
     if kind == "explicit":
-        t, b, l, r = (draw(st.integers(0, max_pad)) for _ in range(4))
         return ((t, b), (l, r)), ((t, b), (l, r))
     return kind, None
 
@@ -124,8 +134,9 @@ def conv2d_cases(draw: Any, exact: bool | None = None, max_batch: int = 3) -> Ca
     x = data(draw, (n, c) + geo["hw"], exact)
     w = data(draw, (m, c // g) + geo["kernel"], exact)
     arrays = {"x": x, "w": w}
-    if draw(st.booleans()):
-        arrays["b"] = data(draw, (m,), exact)
+    with_bias, b = draw(st.booleans()), data(draw, (m,), exact)  # b drawn either way: stable shrinking
+    if with_bias:
+        arrays["b"] = b
     params = {"stride": draw(int_or_pair(geo["stride"])), "padding": geo["padding"],
               "dilation": draw(int_or_pair(geo["dilation"])), "groups": g}
     return Case("conv2d", arrays, params, exact)
@@ -168,8 +179,9 @@ def conv_transpose2d_cases(draw: Any, exact: bool | None = None, max_batch: int 
     c, m, g = draw(channels())
     n = draw(st.integers(1, max_batch))
     arrays = {"x": data(draw, (n, c) + tuple(hw), exact), "w": data(draw, (c, m // g) + k, exact)}
-    if draw(st.booleans()):
-        arrays["b"] = data(draw, (m,), exact)
+    with_bias, b = draw(st.booleans()), data(draw, (m,), exact)
+    if with_bias:
+        arrays["b"] = b
     params = {"stride": draw(int_or_pair(s)), "padding": padding,
               "output_padding": draw(int_or_pair(op)), "dilation": draw(int_or_pair(d)), "groups": g}
     return Case("conv_transpose2d", arrays, params, exact)
@@ -182,8 +194,9 @@ def _pool(draw: Any, op: str, exact: bool | None, max_batch: int = 3) -> Case:
     geo = draw(windows(max_kernel=4, max_pad=3, dilation=is_max))
     n, c = draw(st.integers(1, max_batch)), draw(st.integers(1, 4))
     x = data(draw, (n, c) + geo["hw"], exact)
-    stride = draw(st.none() | int_or_pair(geo["stride"])) if geo["stride"] == geo["kernel"] \
-        else draw(int_or_pair(geo["stride"]))
+    stride_none, stride = draw(st.booleans()), draw(int_or_pair(geo["stride"]))
+    if stride_none and geo["stride"] == geo["kernel"]:
+        stride = None  # POOL-1: None means the kernel size
     params: dict[str, Any] = {"kernel_size": draw(int_or_pair(geo["kernel"])), "stride": stride,
                               "padding": geo["padding"], "ceil_mode": draw(st.booleans())}
     if is_max:
@@ -191,7 +204,8 @@ def _pool(draw: Any, op: str, exact: bool | None, max_batch: int = 3) -> Case:
         params["return_indices"] = True  # values and indices are both checked (POOL-MAX-3)
     else:
         params["count_include_pad"] = draw(st.booleans())
-        params["divisor_override"] = draw(st.none() | st.integers(1, 9))
+        override, divisor = draw(st.booleans()), draw(st.integers(1, 9))
+        params["divisor_override"] = divisor if override else None
     return Case(op, {"x": x}, params, exact)
 
 

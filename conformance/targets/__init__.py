@@ -31,6 +31,13 @@ BUILTIN = {
 }
 
 
+#: Import name -> the distributions that may provide it (for versions without importing).
+_DISTRIBUTIONS = {
+    "cv2": ("opencv-python-headless", "opencv-python", "opencv-contrib-python"),
+    "tensorflow": ("tensorflow-cpu", "tensorflow"),
+}
+
+
 class Unsupported(Exception):
     """The target's library cannot express this case (e.g. PyTorch pooling with pad > k/2)."""
 
@@ -61,11 +68,25 @@ class Target:
         return None
 
     def version(self) -> str:
-        """The library's version string."""
+        """The library's version string (read in the worker, after the import)."""
         if not self.requires:
             return ""
         mod = importlib.import_module(self.requires[0])
         return str(getattr(mod, "__version__", "?"))
+
+    @classmethod
+    def installed_version(cls) -> str:
+        """The version from the package metadata, without importing the library."""
+        from importlib import metadata
+
+        if not cls.requires:
+            return ""
+        for dist in _DISTRIBUTIONS.get(cls.requires[0], (cls.requires[0],)):
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+        return "?"
 
     def setup(self, dtype: str, device: str) -> None:
         """Called once in the worker before any op. Raise Unsupported for a dtype/device it lacks."""
@@ -140,6 +161,8 @@ def load_target(spec: str) -> Target:
         except AttributeError as exc:
             raise ValueError(f"--target {spec}: {path_part} has no attribute {attr!r}") from exc
         if isinstance(obj, type):
+            if issubclass(obj, Target) and obj.missing():
+                raise TargetUnavailable(f"{spec}: the Python module {obj.missing()!r} is not installed")
             obj = obj()
     if isinstance(obj, Target):
         return obj

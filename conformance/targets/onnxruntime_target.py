@@ -1,0 +1,226 @@
+"""The ``onnxruntime`` target: each op as a one-node ONNX model run by ONNX Runtime's CPU provider.
+
+Mapping (models built by :mod:`conformance.targets._onnx_models`, opset 22):
+
+* ``conv2d``           -> ``Conv`` (x, w[, b]); ``groups`` -> ``group``.
+* ``conv_transpose2d`` -> ``ConvTranspose`` (x, w[, b]) with ``output_padding``; never ``output_shape``.
+* ``max_pool2d``       -> ``MaxPool`` with ``dilations``, ``ceil_mode``, ``storage_order=0``; with
+  ``return_indices`` the node's second output ``Indices`` is requested. ONNX flattens it over
+  the whole (N, C, H, W) tensor; it is mapped to the spec's per-plane ``h·W + w`` by subtracting
+  ``(n·C + c)·H·W`` (a change of notation, POOL-MAX-3).
+* ``avg_pool2d``       -> ``AveragePool`` with ``ceil_mode`` and ``count_include_pad``.
+* padding: ints and pairs -> ``pads = [t, l, b, r]``; "valid" / "same" / "same_lower" ->
+  ``auto_pad = VALID / SAME_UPPER / SAME_LOWER`` (ONNX's own resolution of SAME is what is tested).
+* No backward ops: an ONNX inference session has no gradients, so ``conv2d_backward``,
+  ``max_pool2d_backward`` and ``avg_pool2d_backward`` are left undefined ("not implemented");
+  ``im2col`` has no ONNX operator and is undefined too.
+
+Unsupported (raised as :class:`~conformance.targets.Unsupported`, never emulated):
+
+* ``avg_pool2d(divisor_override=...)``: AveragePool has no divisor attribute (POOL-AVG-4).
+* ``conv_transpose2d(padding="same" | "same_lower")``: not a transposed-convolution padding in the
+  spec (CONVT-5); ONNX's SAME_* on ConvTranspose means an output of H·S.
+* Cases onnxruntime refuses although the spec defines them, checked before the call (as the
+  runner treats PyTorch's ``padding <= K/2`` rule, POOL-2) and pinned by tests that feed the same
+  model to ORT directly:
+  - pooling with an explicit pad >= the kernel size on any side ("Pad should be smaller than
+    kernel", pool_attributes.h; POOL-2 allows any padding);
+  - ``conv2d`` with "same"/"same_lower" and a dilation > 1 ("Dilation not supported for
+    AutoPadType::SAME_UPPER or AutoPadType::SAME_LOWER");
+  - ``conv_transpose2d`` with ``output_padding >= stride`` on an axis, which SIZE-8 allows when the
+    dilation is larger ("Computed output shape is inconsistent with input spatial dimensions").
+* a dtype for which the CPU provider registers no kernel: ORT raises NOT_IMPLEMENTED ("Could not
+  find an implementation for Conv(22)") when the session is created, and exactly that exception
+  (``onnxruntime.capi.onnxruntime_pybind11_state.NotImplemented``) becomes Unsupported; it is probed
+  once per op and dtype on a 1×1 model, so every case of such an op gets the same reason. With
+  onnxruntime 1.32 on x86-64 that is float64 Conv, ConvTranspose and AveragePool (MaxPool has a
+  double kernel; float16 has all four) and bfloat16 for all four ops. Any other ORT exception
+  propagates, so the runner records it as a failure with ORT's message.
+* bfloat16, should a future ORT register such kernels: ORT's Python API returns no NumPy array for
+  bfloat16 outputs, so the adapter cannot read the result and says so.
+
+Disagreements with the spec found with onnxruntime 1.32 (each pinned by a strict xfail test in
+tests/test_target_onnxruntime.py; the runner reports them as failures):
+
+* pooling with auto_pad SAME_*: the pad is computed for the undilated kernel, so a dilated
+  "same" max pool has fewer than ceil(H/S) outputs (SIZE-5, POOL-MAX-5); and ONNX's pad formula is
+  not clamped at 0, so when it is negative (stride above the kernel) the windows shift, or MaxPool
+  without Indices raises "padding values must be non-negative" (SIZE-5). Conv is right on both.
+* MaxPool: a window wholly in padding gives the lowest finite value, not −∞ (POOL-MAX-1), and an
+  index that is not −1 (POOL-MAX-3); a NaN is dropped unless it is the first tap (with Indices) or
+  when it is the first tap (without Indices) (POOL-MAX-2).
+
+Session settings (decided, not defaults):
+
+* ``graph_optimization_level = ORT_DISABLE_ALL``. The point is to test the kernel registered for the
+  ONNX operator. At the default level (ENABLE_ALL) ORT's NCHWc layout transformer may rewrite a Conv
+  or pooling node into ``com.microsoft.nchwc`` kernels wrapped in reorder nodes, a different code path
+  chosen by CPU features and channel counts; a one-node graph has nothing else to optimise. Set
+  :attr:`OnnxRuntimeTarget.optimization` (``"all"``) in a subclass to test that path instead.
+* ``intra_op_num_threads = inter_op_num_threads = 1``: reproducible results, no thread-pool start-up
+  per session, and no oversubscription when the runner runs several worker processes. ORT's CPU
+  kernels split work over output elements, so the arithmetic of an element does not depend on the
+  thread count and nothing is lost.
+* Weights and bias are graph inputs, not initializers, so one session serves every drawn weight of a
+  shape: sessions are cached per (op, attributes, shapes, dtype) in an LRU of 64 entries. (ORT's
+  pre-packing of constant weights is therefore not exercised.)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from . import Target, Unsupported
+from . import _onnx_models as om
+
+#: How many compiled sessions one worker keeps.
+CACHE_SIZE = 64
+
+
+class OnnxRuntimeTarget(Target):
+    name = "onnxruntime"
+    requires = ("onnxruntime", "onnx")
+    devices = ("cpu",)
+    #: Graph optimisation level: "disable_all" (default, see the module docstring), "basic",
+    #: "extended" or "all".
+    optimization = "disable_all"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sessions: OrderedDict[Any, Any] = OrderedDict()
+        self._kernels: dict[str, str | None] = {}
+
+    def version(self) -> str:
+        import onnxruntime
+
+        return onnxruntime.__version__
+
+    def setup(self, dtype: str, device: str) -> None:
+        super().setup(dtype, device)
+        if dtype not in om.ELEM_TYPES:
+            raise Unsupported(f"no ONNX element type for {dtype}")
+        self._sessions.clear()
+        self._kernels.clear()
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    def _session(self, spec: om.NodeModel) -> Any:
+        key = (spec, self.optimization)
+        sess = self._sessions.get(key)
+        if sess is not None:
+            self._sessions.move_to_end(key)
+            return sess
+        import onnxruntime as ort
+        from onnxruntime.capi.onnxruntime_pybind11_state import NotImplemented as OrtNotImplemented
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = {
+            "disable_all": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}[self.optimization]
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 4  # fatal only: the exceptions ORT raises carry its error messages
+        model = spec.build().SerializeToString()
+        try:
+            sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        except OrtNotImplemented as exc:
+            raise Unsupported(f"onnxruntime CPU has no {spec.dtype} {spec.op_type} kernel: {exc}") from exc
+        if spec.dtype == "bfloat16":
+            raise Unsupported("onnxruntime's Python API returns no NumPy array for bfloat16 outputs")
+        self._sessions[key] = sess
+        if len(self._sessions) > CACHE_SIZE:
+            self._sessions.popitem(last=False)
+        return sess
+
+    def _require_kernel(self, op_type: str) -> None:
+        """Unsupported when ORT's CPU provider has no ``op_type`` kernel for this dtype.
+
+        Checked once per op and dtype on a 1×1 model, before any option-specific check, so that a
+        dtype without a kernel is reported as such for every case of the op.
+        """
+        if op_type not in self._kernels:
+            one = (1, 1, 1, 1)
+            probe = {"Conv": om.conv_model(one, one, False, self.dtype),
+                     "ConvTranspose": om.conv_transpose_model(one, one, False, self.dtype),
+                     "MaxPool": om.max_pool_model(one, self.dtype, 1),
+                     "AveragePool": om.avg_pool_model(one, self.dtype, 1)}[op_type]
+            try:
+                self._session(probe)
+                self._kernels[op_type] = None
+            except Unsupported as exc:
+                self._kernels[op_type] = str(exc)
+        reason = self._kernels[op_type]
+        if reason is not None:
+            raise Unsupported(reason)
+
+    def _run(self, spec: om.NodeModel, arrays: dict[str, Any]) -> list[np.ndarray]:
+        sess = self._session(spec)
+        dt = np.dtype(self.dtype)  # float16 / float32 / float64 (bfloat16 never gets here)
+        feeds = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, _ in spec.inputs}
+        return sess.run(list(spec.outputs), feeds)
+
+    # --- ops ---------------------------------------------------------------------------------
+
+    def conv2d(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        self._require_kernel("Conv")
+        if padding in ("same", "same_lower") and om.pair(dilation, "dilation") != (1, 1):
+            raise Unsupported(f"padding={padding!r} with dilation={dilation!r}: onnxruntime's Conv refuses "
+                              "auto_pad SAME_* with dilation ('Dilation not supported for AutoPadType::"
+                              "SAME_UPPER or AutoPadType::SAME_LOWER')")
+        spec = om.conv_model(np.shape(x), np.shape(w), b is not None, self.dtype, stride=stride,
+                             padding=padding, dilation=dilation, groups=groups)
+        return self._run(spec, {"x": x, "w": w, "b": b})[0]
+
+    def conv_transpose2d(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1,
+                         groups=1):
+        self._require_kernel("ConvTranspose")
+        s, op = om.pair(stride, "stride"), om.pair(output_padding, "output_padding")
+        if op[0] >= s[0] or op[1] >= s[1]:
+            raise Unsupported(f"output_padding={output_padding!r} >= stride={stride!r}: the spec allows it "
+                              "when dilation > stride (SIZE-8) but onnxruntime's ConvTranspose refuses it "
+                              "('Computed output shape is inconsistent with input spatial dimensions')")
+        spec = om.conv_transpose_model(np.shape(x), np.shape(w), b is not None, self.dtype, stride=stride,
+                                       padding=padding, output_padding=output_padding,
+                                       dilation=dilation, groups=groups)
+        return self._run(spec, {"x": x, "w": w, "b": b})[0]
+
+    def max_pool2d(self, x, kernel_size, *, stride=None, padding=0, dilation=1, ceil_mode=False,
+                   return_indices=False):
+        self._require_kernel("MaxPool")
+        _check_pool_pads(kernel_size, padding)
+        spec = om.max_pool_model(np.shape(x), self.dtype, kernel_size, stride=stride, padding=padding,
+                                 dilation=dilation, ceil_mode=ceil_mode, return_indices=return_indices)
+        out = self._run(spec, {"x": x})
+        if not return_indices:
+            return out[0]
+        return out[0], om.plane_indices(out[1], np.shape(x))
+
+    def avg_pool2d(self, x, kernel_size, *, stride=None, padding=0, ceil_mode=False,
+                   count_include_pad=True, divisor_override=None):
+        self._require_kernel("AveragePool")
+        _check_pool_pads(kernel_size, padding)
+        spec = om.avg_pool_model(np.shape(x), self.dtype, kernel_size, stride=stride, padding=padding,
+                                 ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                                 divisor_override=divisor_override)
+        return self._run(spec, {"x": x})[0]
+
+
+def _check_pool_pads(kernel_size: Any, padding: Any) -> None:
+    """onnxruntime's pooling kernels enforce ``pads < kernel_shape`` on every side (pool_attributes.h:
+    "Pad should be smaller than kernel"); the spec allows any padding (POOL-2), so larger explicit
+    padding is Unsupported, as PyTorch's ``padding <= K/2`` rule is."""
+    pads = om.padding_attrs(padding).get("pads")
+    if pads is None:
+        return
+    kh, kw = om.pair(kernel_size, "kernel_size")
+    if max(pads[0], pads[2]) >= kh or max(pads[1], pads[3]) >= kw:
+        raise Unsupported(f"padding={padding!r} with kernel_size={kernel_size!r}: onnxruntime's pooling "
+                          "requires every pad < the kernel size ('Pad should be smaller than kernel')")
+
+
+TARGET = OnnxRuntimeTarget
