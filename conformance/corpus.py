@@ -128,6 +128,8 @@ AVG_POOL2D = [
     _pool("avg_pool2d", f"ceil_mode divisor, count_include_pad={cip}", (2, 3, 5, 6), kernel_size=3,
           stride=2, padding=1, ceil_mode=True, count_include_pad=cip) for cip in (True, False)
 ] + [
+    _pool("avg_pool2d", "ceil_mode: the last window would start in the end padding", (2, 3, 5, 6),
+          kernel_size=2, stride=2, padding=1, ceil_mode=True),
     _pool("avg_pool2d", "padding larger than half the kernel", (2, 2, 4, 5), kernel_size=2, padding=(2, 1),
           count_include_pad=False),
     _pool("avg_pool2d", "divisor_override", (2, 3, 5, 4), kernel_size=(2, 3), stride=(1, 2), padding=1,

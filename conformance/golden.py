@@ -54,6 +54,10 @@ DTYPE_TAG = {"float64": "f64", "float32": "f32", "float16": "f16", "bfloat16": "
 GRID_BITS = 11
 GRID_MIN_EXP = -6
 GRID_MAX = 16.0
+#: The ops whose real data go onto the grid: their results are sums of products of the inputs
+#: (the reference sums some through BLAS, whose order differs between machines).
+GRID_OPS = frozenset({"conv2d", "conv2d_backward", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+                      "max_pool2d_backward", "avg_pool2d_backward", "im2col", "col2im"})
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,159}$")
 #: Failing case ids printed by ``check`` (the JSON report lists all of them).
 PRINT_FAILURES = 200
@@ -81,6 +85,8 @@ def plain(value: Any, where: str = "param") -> Any:
         return float(value)
     if isinstance(value, (tuple, list)):
         return [plain(v, where) for v in value]
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iufb":
+        return plain(value.tolist(), where)
     raise TypeError(f"{where}={value!r}: a golden parameter must be an int, float, str, bool, None or a "
                     f"list of them, not {type(value).__name__} (GOLD-2)")
 
@@ -153,7 +159,7 @@ _ABBREV = {"kernel_size": "k", "stride": "s", "padding": "p", "output_padding": 
            "groups": "g", "divisor_override": "div"}
 _ORDER = ("kernel_size", "stride", "padding", "output_padding", "dilation", "groups", "ceil_mode",
           "count_include_pad", "divisor_override")
-_SILENT = {"return_indices"}
+_SILENT: set[str] = set()
 
 
 def _fmt(v: Any) -> str:
@@ -180,8 +186,9 @@ def descriptor(op: str, shapes: dict[str, tuple[int, ...]], params: dict[str, An
     """The readable part of a case id (GOLD-3), e.g. ``conv2d_n2c6h9w7_m4k3x2_s2x1_p1x0_d1g2_int_f32``."""
     tokens = [op]
     x = shapes.get("x")
-    shown = {"x", "dy"} if x is not None and len(x) == 4 else set()
-    if shown:
+    shown: set[str] = set()
+    if x is not None and len(x) == 4:
+        shown = {"x", "dy"}
         tokens.append("n{}c{}h{}w{}".format(*x))
     w = shapes.get("w")
     if w is not None and len(w) == 4:
@@ -196,7 +203,10 @@ def descriptor(op: str, shapes: dict[str, tuple[int, ...]], params: dict[str, An
         if key in _SILENT:
             continue
         v = params[key]
-        if key == "ceil_mode":
+        if key == "return_indices":
+            if not v:
+                tokens.append("noidx")
+        elif key == "ceil_mode":
             if v:
                 tokens.append("ceil")
         elif key == "count_include_pad":
@@ -230,6 +240,7 @@ def content_hash(op: str, dtype: str, params: dict[str, Any], arrays: dict[str, 
 @dataclass
 class _Pending:
     op: str
+    call_op: str
     dtype: str
     source: str
     note: str
@@ -243,6 +254,7 @@ class _Pending:
     divides: bool
     size_clause: str
     clauses: list[str]
+    ambiguity: bool
     descriptor: str = ""
     digest: str = ""
     id: str = ""
@@ -295,38 +307,69 @@ def _clauses(spec: Any, case: Any, outputs: list[Any], exact: bool) -> list[str]
     return sorted(set(found), key=found.index)
 
 
-def _prepare(case: Any, dtype: str, source: str) -> _Pending:
+def _is_int(a: np.ndarray) -> bool:
+    return a.dtype.kind in "iub"
+
+
+def _prepare(op: str, case: Any, dtype: str, source: str) -> _Pending:
+    """One case as stored: inputs rounded to ``dtype`` (integer arrays, such as uint8 images,
+    unchanged), real data on the golden grid where the op has one, outputs by ``measure``."""
     from reference import SpecError
 
     from .dtypes import round_to
     from .ops import OPS
     from .strategies.conv import Case
 
-    spec = OPS[case.op]
-    grid = not case.exact
+    spec = OPS[op]
+    grid = not case.exact and op in GRID_OPS
     candidates = []
     if grid:
-        candidates.append({k: on_grid(v, dtype) for k, v in case.arrays.items()})
+        candidates.append({k: v if _is_int(v) else on_grid(v, dtype) for k, v in case.arrays.items()})
     candidates.append(dict(case.arrays))
     last: Exception | None = None
     for i, arrays in enumerate(candidates):
-        sent = {k: _canon(round_to(np.asarray(v, dtype=np.float64), dtype)) for k, v in arrays.items()}
-        mine = Case(case.op, {k: v.astype(np.float64) for k, v in sent.items()}, dict(case.params),
-                    case.exact, case.note)
+        sent = {k: v if _is_int(v) else _canon(round_to(np.asarray(v, dtype=np.float64), dtype))
+                for k, v in arrays.items()}
+        mine = Case(case.op, {k: v if _is_int(v) else v.astype(np.float64) for k, v in sent.items()},
+                    dict(case.params), case.exact, case.note)
         try:
             measured = spec.measure(mine)
         except SpecError as exc:  # the grid made a case invalid: keep its raw data instead
             last = exc
             continue
+        except Exception as exc:
+            raise RuntimeError(f"{op}: the op table's measure failed on a {source} case "
+                               f"({type(exc).__name__}: {exc}): {case.describe()}") from exc
         outputs = [(name, _canon(np.asarray(ref)), None if scale is None else _canon(np.asarray(scale)),
                     int(terms)) for name, ref, scale, terms in measured]
         exact = bool(case.exact and spec.exact_capable)
         size_clause = "SIZE-7" if case.params.get("ceil_mode") else spec.size_clause
         params = {k: plain(v, k) for k, v in case.params.items()}
-        return _Pending(case.op, dtype, source, case.note, params, dict(case.params), sent, outputs, exact,
-                        bool(case.exact), grid and i == 0, spec.divides, size_clause,
-                        _clauses(spec, mine, outputs, exact))
-    raise ValueError(f"the reference rejects a {source} {case.op} case: {last} — {case.describe()}")
+        return _Pending(op, case.op, dtype, source, case.note, params, dict(case.params), sent, outputs,
+                        exact, bool(case.exact), grid and i == 0, spec.divides, size_clause,
+                        _clauses(spec, mine, outputs, exact), getattr(spec, "ambiguous", None) is not None)
+    raise ValueError(f"the reference rejects a {source} {op} case: {last} — {case.describe()}")
+
+
+def _with_fallback(op: str, pending: _Pending, case: Any, dtype: str) -> list[_Pending]:
+    """The case, and the reduced case the op table falls back to for a target that cannot run
+    the full one (max pooling without indices), stored as a case of its own (GOLD-9)."""
+    from .ops import OPS
+
+    fallback = getattr(OPS[op], "fallback", None)
+    reduced = fallback(case) if fallback else None
+    if reduced is None:
+        return [pending]
+    extra = _prepare(op, reduced, dtype, pending.source)
+    extra.note = (pending.note + " " if pending.note else "") + "(reduced: for targets without the full form)"
+    return [pending, extra]
+
+
+def _cases_for(op: str, cases: list[Any], dtype: str, source: str) -> list[_Pending]:
+    out: list[_Pending] = []
+    for case in cases:
+        out += _with_fallback(op, _prepare(op, case, dtype, source), case, dtype)
+    return out
 
 
 def _pair(v: Any) -> list[Any]:
@@ -395,6 +438,18 @@ def wanted_features(params_seen: set[str], features_seen: set[str], pooling: boo
     return want
 
 
+def draws_exact_data(spec: Any) -> bool:
+    """Whether an op's cases come in exact data too: its results are then exact (``exact_capable``)
+    and its strategy takes an ``exact`` argument (the convolution and pooling strategies do)."""
+    import inspect
+
+    try:
+        takes = "exact" in inspect.signature(spec.strategy).parameters
+    except (TypeError, ValueError):
+        takes = False
+    return bool(spec.exact_capable and takes)
+
+
 def _top_up(op: str, dtypes: list[str], have: list[_Pending], seed: int) -> list[_Pending]:
     """Generated cases that add an option value the op's cases lack (GOLD-11).
 
@@ -413,7 +468,7 @@ def _top_up(op: str, dtypes: list[str], have: list[_Pending], seed: int) -> list
         seen |= feats(p.params, p.exact_data)
         keys |= set(p.params)
     want = wanted_features(keys, seen, "pool" in op)
-    if not OPS[op].exact_capable:
+    if not draws_exact_data(OPS[op]):
         want.discard("data=exact")
     extra: list[_Pending] = []
     for batch in range(TOP_UP_BATCHES):
@@ -422,7 +477,7 @@ def _top_up(op: str, dtypes: list[str], have: list[_Pending], seed: int) -> list
         for case in generate(op, f"coverage-{batch}", TOP_UP_BATCH, seed):
             new = feats({k: plain(v, k) for k, v in case.params.items()}, bool(case.exact))
             if new - seen:
-                extra.append(_prepare(case, dtypes[len(extra) % len(dtypes)], "generated"))
+                extra += _cases_for(op, [case], dtypes[len(extra) % len(dtypes)], "generated")
                 seen |= new
     return extra
 
@@ -483,11 +538,14 @@ def _conv2d_index_line(p: _Pending, entry: dict[str, Any]) -> str:
 
 
 INDEX_HEADER = (
-    "# cnnspec golden vectors: the conv2d cases as plain text (GOLD-12); manifest.json is the source of truth.\n"
+    "# cnnspec golden vectors: the conv2d cases as plain text (GOLD-12).\n"
+    "# manifest.json is the source of truth.\n"
     "# first record: cnnspec-golden-conv2d VERSION COUNT RMS_LIMIT; then COUNT records, one per line:\n"
-    "# id dtype bits u c exact terms N C H W M KH KW stride_h stride_w pad_top pad_bottom pad_left pad_right\n"
-    "#   dilation_h dilation_w groups x_file w_file b_file(- for none) y_file scale_file\n"
-    "# u, c and RMS_LIMIT are C99 hexadecimal floats (strtod reads them); files are relative to this folder.\n"
+    "# id dtype bits u c exact terms N C H W M KH KW stride_h stride_w\n"
+    "#   pad_top pad_bottom pad_left pad_right dilation_h dilation_w groups\n"
+    "#   x_file w_file b_file(- for none) y_file scale_file\n"
+    "# u, c and RMS_LIMIT are C99 hexadecimal floats (strtod reads them);\n"
+    "# files are relative to this folder.\n"
 )
 
 
@@ -516,8 +574,8 @@ def write(out_dir: str | os.PathLike[str], *, ops: list[str] | None = None, dtyp
         for dtype in dtypes:
             if progress:
                 progress(f"{op} {dtype}")
-            mine += [_prepare(c, dtype, "corpus") for c in CORPUS.get(op, [])]
-            mine += [_prepare(c, dtype, "generated") for c in generate(op, dtype, n_gen, seed)]
+            mine += _cases_for(op, CORPUS.get(op, []), dtype, "corpus")
+            mine += _cases_for(op, generate(op, dtype, n_gen, seed), dtype, "generated")
         pending += mine + _top_up(op, dtypes, mine, seed)
     cases = _assign_ids(pending)
     if not cases:
@@ -536,7 +594,8 @@ def write(out_dir: str | os.PathLike[str], *, ops: list[str] | None = None, dtyp
                 index_lines.append(_conv2d_index_line(p, entry))
         indexes = {}
         if "conv2d" in ops:
-            text = INDEX_HEADER + f"{INDEX_FORMAT} {INDEX_VERSION} {len(index_lines)} {float.hex(RMS_LIMIT)}\n"
+            text = INDEX_HEADER + \
+                f"{INDEX_FORMAT} {INDEX_VERSION} {len(index_lines)} {float.hex(RMS_LIMIT)}\n"
             text += "".join(line + "\n" for line in index_lines)
             data = text.encode("ascii")
             (tmp / CONV2D_INDEX).write_bytes(data)
@@ -593,6 +652,14 @@ def cases_digest(entries: list[dict[str, Any]]) -> str:
     return sha256(json.dumps(entries, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
 
 
+def _output_array(ref: np.ndarray) -> np.ndarray:
+    """Expected outputs: floating ones in float64, integer and boolean ones in their own dtype."""
+    ref = np.asarray(ref)
+    if ref.dtype.kind in "iub":
+        return ref
+    return ref.astype(np.float64)
+
+
 def _write_case(root: Path, p: _Pending) -> dict[str, Any]:
     folder = root / p.id
     folder.mkdir()
@@ -605,11 +672,11 @@ def _write_case(root: Path, p: _Pending) -> dict[str, Any]:
     inputs = []
     for name, a in p.inputs.items():
         rel, digest = put(f"in_{name}.npy", a)
-        inputs.append({"name": name, "file": rel, "sha256": digest, "shape": list(a.shape), "dtype": p.dtype,
-                       "storage": _storage(a)})
+        inputs.append({"name": name, "file": rel, "sha256": digest, "shape": list(a.shape),
+                       "dtype": str(a.dtype) if _is_int(a) else p.dtype, "storage": _storage(a)})
     outputs = []
     for name, ref, scale, terms in p.outputs:
-        ref = ref.astype(np.float64) if ref.dtype.kind == "f" else ref.astype(np.int64)
+        ref = _output_array(ref)
         rel, digest = put(f"out_{name}.npy", ref)
         item: dict[str, Any] = {"name": name, "file": rel, "sha256": digest, "shape": list(ref.shape),
                                 "dtype": str(ref.dtype), "storage": _storage(ref), "terms": terms,
@@ -619,7 +686,8 @@ def _write_case(root: Path, p: _Pending) -> dict[str, Any]:
         outputs.append(item)
     from .tolerance import C_SAFETY, UNIT_ROUNDOFF
 
-    return {"id": p.id, "op": p.op, "dtype": p.dtype, "source": p.source, "note": p.note,
+    return {"id": p.id, "op": p.op, "call_op": p.call_op, "ambiguity": p.ambiguity, "dtype": p.dtype,
+            "source": p.source, "note": p.note,
             "params": p.params, "clauses": p.clauses, "exact": p.exact, "exact_data": p.exact_data,
             "grid": p.grid, "divides": p.divides, "size_clause": p.size_clause,
             "c": C_SAFETY, "u": UNIT_ROUNDOFF[p.dtype], "content_sha256": p.digest,
@@ -635,22 +703,14 @@ class Corpus:
     root: Path
     manifest: dict[str, Any]
     cases: list[dict[str, Any]] = field(default_factory=list)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # every listed .npy, read and checked
 
-    def array(self, rel: str, *, storage: str, shape: list[int]) -> np.ndarray:
-        """One stored array: never unpickled, and checked against its manifest entry."""
-        path = safe_path(self.root, rel)
-        try:
-            with open(path, "rb") as fh:
-                a = np.load(fh, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise CorpusError(f"{rel}: not a plain .npy array ({exc}) (GOLD-8)") from exc
-        if not isinstance(a, np.ndarray) or a.dtype.str != storage or list(a.shape) != list(shape):
-            raise CorpusError(f"{rel}: holds {getattr(a, 'dtype', '?')} {getattr(a, 'shape', '?')}, the "
-                              f"manifest says {storage} {tuple(shape)} (GOLD-7)")
-        return a
+    def array(self, rel: str, **_: Any) -> np.ndarray:
+        """One stored array, as read and checked by :func:`load_corpus` (a fresh copy)."""
+        return self.arrays[rel].copy()
 
     def inputs(self, case: dict[str, Any]) -> dict[str, np.ndarray]:
-        return {i["name"]: self.array(i["file"], storage=i["storage"], shape=i["shape"]) for i in case["inputs"]}
+        return {i["name"]: self.array(i["file"]) for i in case["inputs"]}
 
     def expected(self, case: dict[str, Any]) -> list[tuple[str, np.ndarray, np.ndarray | None, int]]:
         out = []
@@ -662,10 +722,13 @@ class Corpus:
         return out
 
 
+_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
 def safe_path(root: Path, rel: Any) -> Path:
     """``root/rel`` if ``rel`` is a plain relative path that stays inside ``root`` (GOLD-8)."""
-    bad = (not isinstance(rel, str) or not rel or rel.startswith(("/", "\\")) or "\\" in rel or ":" in rel
-           or "\0" in rel or any(part in ("", ".", "..") for part in rel.split("/")))
+    bad = (not isinstance(rel, str) or not _PATH.match(rel)
+           or any(part in (".", "..") for part in rel.split("/")))
     if bad:
         raise CorpusError(f"manifest path {rel!r} points outside the corpus folder; only plain relative "
                           f"paths are allowed (GOLD-8)")
@@ -685,7 +748,8 @@ _SHA = re.compile(r"^[0-9a-f]{64}$")
 _INPUT = {"name": str, "file": str, "sha256": "sha", "shape": "shape", "dtype": str, "storage": str}
 _OUTPUT = {"name": str, "file": str, "sha256": "sha", "shape": "shape", "dtype": str, "storage": str,
            "terms": int, "scale_file": (str, type(None)), "scale_sha256": ("sha", type(None))}
-_CASE = {"id": str, "op": str, "dtype": str, "source": str, "note": str, "params": dict, "clauses": list,
+_CASE = {"id": str, "op": str, "call_op": str, "ambiguity": bool, "dtype": str, "source": str, "note": str,
+         "params": dict, "clauses": list,
          "exact": bool, "exact_data": bool, "grid": bool, "divides": bool, "size_clause": str,
          "c": (int, float), "u": (int, float), "content_sha256": "sha", "inputs": list, "outputs": list}
 _TOP = {"versions": dict, "generator": dict, "tolerance": dict, "grid": dict, "indexes": dict,
@@ -750,7 +814,8 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     mpath = root / MANIFEST
     if not mpath.is_file():
         what = "an empty folder" if not any(root.iterdir()) else "not a golden corpus"
-        raise CorpusError(f"{root}: no {MANIFEST}: {what}; an empty corpus is an error, never a pass (GOLD-7)")
+        raise CorpusError(f"{root}: no {MANIFEST}: {what}; an empty corpus is an error, never a pass "
+                          f"(GOLD-7)")
     safe_path(root, MANIFEST)
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"), parse_constant=_reject_constant)
@@ -769,7 +834,8 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     cases = manifest["cases"]
     declared = manifest.get("case_count")
     if not cases or not declared:
-        raise CorpusError(f"{root}: the corpus holds no case; an empty corpus is an error, never a pass (GOLD-7)")
+        raise CorpusError(f"{root}: the corpus holds no case; an empty corpus is an error, never a pass "
+                          f"(GOLD-7)")
     if len(cases) != declared:
         raise CorpusError(f"{root}: the manifest lists {len(cases)} cases but says it holds {declared}: a "
                           f"truncated or edited manifest (GOLD-7)")
@@ -779,38 +845,53 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     ids = [c["id"] for c in cases]
     if len(set(ids)) != len(ids):
         raise CorpusError(f"{root}: duplicate case ids in the manifest (GOLD-3)")
+    arrays: dict[str, np.ndarray] = {}
     for case in cases:
         if not ID_PATTERN.match(case["id"]):
             raise CorpusError(f"case id {case['id']!r} is not a plain name (GOLD-3)")
-        files = [(i["file"], i["sha256"]) for i in case["inputs"]]
+        files = [(i["file"], i["sha256"], i["storage"], i["shape"]) for i in case["inputs"]]
         for o in case["outputs"]:
-            files.append((o["file"], o["sha256"]))
+            files.append((o["file"], o["sha256"], o["storage"], o["shape"]))
             if o["scale_file"] is not None:
-                files.append((o["scale_file"], o["scale_sha256"]))
-        for rel, digest in files:
+                files.append((o["scale_file"], o["scale_sha256"], "<f8", o["shape"]))
+        for rel, digest, storage, shape in files:
             path = safe_path(root, rel)
             if PurePosixPath(rel).parts[0] != case["id"]:
                 raise CorpusError(f"case {case['id']}: file {rel!r} lies outside the case's folder (GOLD-1)")
-            _check_file(root, case["id"], rel, path, digest)
+            data = _check_file(root, case["id"], rel, path, digest)
+            arrays[rel] = _parse_npy(rel, data, storage, shape)
     for name, idx in sorted(manifest.get("indexes", {}).items()):
         _check_file(root, f"index {name}", idx["file"], safe_path(root, idx["file"]), idx["sha256"])
     listed = set(ids)
     extra = sorted(p.name for p in root.iterdir()
                    if p.is_dir() and not p.name.startswith(".") and p.name not in listed)
     if extra:
-        raise CorpusError(f"{root}: folder(s) {extra[:5]} are not in the manifest: the corpus holds more cases "
-                          f"than its manifest lists, so the manifest was truncated or replaced (GOLD-7)")
-    return Corpus(root, manifest, cases)
+        raise CorpusError(f"{root}: folder(s) {extra[:5]} are not in the manifest: the corpus holds more "
+                          f"cases than its manifest lists, so the manifest was truncated or replaced "
+                          f"(GOLD-7)")
+    return Corpus(root, manifest, cases, arrays)
 
 
-def _check_file(root: Path, who: str, rel: str, path: Path, digest: str) -> None:
+def _check_file(root: Path, who: str, rel: str, path: Path, digest: str) -> bytes:
     if not path.is_file():
-        raise CorpusError(f"{who}: missing file {rel} (the manifest lists it; the corpus is incomplete) (GOLD-7)")
-    with open(path, "rb") as fh:
-        got = hashlib.file_digest(fh, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
-            else sha256(fh.read())
-    if got != digest:
+        raise CorpusError(f"{who}: missing file {rel} (the manifest lists it; the corpus is incomplete) "
+                          f"(GOLD-7)")
+    data = path.read_bytes()
+    if sha256(data) != digest:
         raise CorpusError(f"{who}: {rel} fails its SHA-256 checksum (tampered or corrupted) (GOLD-7)")
+    return data
+
+
+def _parse_npy(rel: str, data: bytes, storage: str, shape: list[int]) -> np.ndarray:
+    """A .npy file's array, never unpickled (GOLD-8), checked against its manifest entry (GOLD-7)."""
+    try:
+        a = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise CorpusError(f"{rel}: not a plain .npy array ({exc}); loading never unpickles (GOLD-8)") from exc
+    if not isinstance(a, np.ndarray) or a.dtype.str != storage or list(a.shape) != list(shape):
+        raise CorpusError(f"{rel}: holds {getattr(a, 'dtype', '?')} {getattr(a, 'shape', '?')}, the "
+                          f"manifest says {storage} {tuple(shape)} (GOLD-7)")
+    return a
 
 
 # --- check --------------------------------------------------------------------------------------------
@@ -827,6 +908,7 @@ class _Row:
     errors: int = 0
     crashes: int = 0
     timeouts: int = 0
+    ambiguous: int = 0
     worst: float = 0.0
     sumsq: float = 0.0
     count: int = 0
@@ -843,20 +925,25 @@ class _Row:
         for name, n in (("crash", self.crashes), ("timeout", self.timeouts), ("error", self.errors)):
             if n:
                 return name
-        if not self.passed:
+        if not (self.passed or self.ambiguous):
             return "not-implemented" if self.not_implemented else "unsupported"
         return "pass"
 
 
-def judge(case: dict[str, Any], expected: list[tuple[str, np.ndarray, np.ndarray | None, int]], reply: Any
-          ) -> dict[str, Any]:
-    """One target reply against the stored outputs, with conformance.tolerance.compare (GOLD-9)."""
+def judge(case: dict[str, Any], expected: list[tuple[str, np.ndarray, np.ndarray | None, int]], reply: Any,
+          ambiguity: Any = None) -> dict[str, Any]:
+    """One target reply against the stored outputs, with conformance.tolerance.compare (GOLD-9).
+
+    ``ambiguity(outs)``, for an op whose spec leaves a choice open, gives the reason a differing
+    answer is allowed (the case is then "ambiguous", as in the runner), or None.
+    """
     from .tolerance import compare
 
     base = {"id": case["id"], "op": case["op"], "dtype": case["dtype"], "clause": "", "reason": "",
             "output": "", "worst": 0.0, "sumsq": 0.0, "count": 0, "first_differences": []}
     if reply.kind in ("unsupported", "not-implemented", "crash", "timeout"):
-        return {**base, "status": reply.kind, "reason": (reply.detail or "").splitlines()[0] if reply.detail else ""}
+        first = reply.detail.splitlines()[0] if reply.detail else ""
+        return {**base, "status": reply.kind, "reason": first}
     if reply.kind == "error":
         first = reply.detail.splitlines()[0] if reply.detail else "error"
         return {**base, "status": "fail", "clause": "SPEC-3", "reason": f"target raised {first}"}
@@ -865,11 +952,14 @@ def judge(case: dict[str, Any], expected: list[tuple[str, np.ndarray, np.ndarray
         return {**base, "status": "fail", "clause": "TOL-6",
                 "reason": f"returned {type(reply.value).__name__}, expected {len(expected)} arrays"}
     worst, sumsq, count = 0.0, 0.0, 0
-    for (name, ref, scale, terms), got in zip(expected, outs):
+    for (name, ref, scale, terms), got in zip(expected, outs, strict=True):
         got = np.asarray(got) if isinstance(got, (list, float, int)) else got
         v = compare(ref, got, dtype=case["dtype"], scale=scale, terms=terms, exact=case["exact"],
                     divides=case["divides"], check_rms=False)
         if not v.ok:
+            why = ambiguity(outs) if ambiguity is not None else None
+            if why:
+                return {**base, "status": "ambiguous", "clause": v.clause, "reason": str(why), "output": name}
             clause = v.clause
             if clause == "TOL-6" and isinstance(got, np.ndarray) and got.shape != ref.shape:
                 clause = case["size_clause"]
@@ -880,6 +970,22 @@ def judge(case: dict[str, Any], expected: list[tuple[str, np.ndarray, np.ndarray
     if case["exact"]:
         sumsq, count = 0.0, 0  # TOL-3 pools real-data cases only
     return {**base, "status": "pass", "worst": worst, "sumsq": sumsq, "count": count}
+
+
+def _ambiguity(case: dict[str, Any], arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Any:
+    """The op table's ``ambiguous`` hook for a stored case (it needs the reference; called only
+    when an answer differs)."""
+    def hook(outs: tuple[Any, ...]) -> str | None:
+        from .ops import OPS
+        from .strategies.conv import Case
+
+        fn = getattr(OPS.get(case["op"]), "ambiguous", None)
+        if fn is None:
+            return None
+        f64 = {k: v if _is_int(v) else v.astype(np.float64) for k, v in arrays.items()}
+        mine = Case(case["call_op"], f64, dict(params), case["exact_data"], case["note"])
+        return fn(mine, outs)
+    return hook
 
 
 def _num(v: float) -> float | str:
@@ -926,36 +1032,42 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
                     else:
                         res = judge(case, [], reply)
                 elif row.crashes + row.timeouts >= MAX_BAD:
-                    res = judge(case, [], Reply("unsupported", detail=f"not run after {MAX_BAD} crashes/timeouts"))
+                    res = judge(case, [], Reply("unsupported",
+                                                detail=f"not run after {MAX_BAD} crashes/timeouts"))
                     res["status"] = "abandoned"
                 else:
                     arrays = corpus.inputs(case)
                     params = {k: unplain(v) for k, v in case["params"].items()}
                     reply = worker.call(case["op"], list(arrays.values()), params)
-                    res = judge(case, corpus.expected(case), reply)
+                    res = judge(case, corpus.expected(case), reply,
+                                _ambiguity(case, arrays, params) if case["ambiguity"] else None)
                 _tally(row, res)
                 results.append(res)
         finally:
             worker.close()
     table = []
     op_order = list(dict.fromkeys(c["op"] for c in corpus.cases))  # the manifest's (the op table's) order
-    for (op, dtype), row in sorted(rows.items(), key=lambda kv: (op_order.index(kv[0][0]), DTYPES.index(kv[0][1])
-                                                                 if kv[0][1] in DTYPES else 99)):
+    def order(key: tuple[str, str]) -> tuple[int, int]:
+        return op_order.index(key[0]), DTYPES.index(key[1]) if key[1] in DTYPES else 99
+
+    for (op, dtype), row in sorted(rows.items(), key=lambda kv: order(kv[0])):
         status = row.status(RMS_LIMIT)
         clause = row.clause or ("TOL-3" if status == "fail" else "")
         table.append({"op": op, "dtype": dtype, "status": status, "cases": row.cases, "passed": row.passed,
                       "failed": row.failed, "unsupported": row.unsupported,
                       "not_implemented": row.not_implemented, "errors": row.errors, "crashes": row.crashes,
-                      "timeouts": row.timeouts,
+                      "timeouts": row.timeouts, "ambiguous": row.ambiguous,
                       "worst_error": None if not np.isfinite(row.worst) else round(row.worst, 6),
                       "rms_error": round(row.rms, 6), "clause": clause, "detail": row.detail})
     failures = [{k: v for k, v in r.items() if k not in ("sumsq", "count", "worst")}
                 | {"worst_error": None if not np.isfinite(r["worst"]) else r["worst"]}
-                for r in results if r["status"] not in ("pass", "unsupported", "not-implemented")]
-    checked = sum(r["status"] in ("pass", "fail") for r in results)
+                for r in results if r["status"] not in ("pass", "ambiguous", "unsupported",
+                                                        "not-implemented")]
+    checked = sum(r["status"] in ("pass", "fail", "ambiguous") for r in results)
     bad = any(t["status"] in ("fail", "crash", "timeout", "error") for t in table)
-    return {"format": "cnnspec-golden-check", "corpus": str(Path(root)), "versions": corpus.manifest["versions"],
-            "target": target, "target_version": version, "device": device, "cases": len(results),
+    return {"format": "cnnspec-golden-check", "corpus": str(Path(root)),
+            "versions": corpus.manifest["versions"], "target": target, "target_version": version,
+            "device": device, "cases": len(results),
             "checked": checked, "results": table, "failures": failures,
             "exit_status": 1 if bad or checked == 0 else 0,
             "note": "" if checked else "no case was checked: nothing is a pass (GOLD-9)"}
@@ -963,7 +1075,8 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
 
 def _tally(row: _Row, res: dict[str, Any]) -> None:
     row.cases += 1
-    attr = {"pass": "passed", "fail": "failed", "unsupported": "unsupported", "abandoned": "unsupported",
+    attr = {"pass": "passed", "ambiguous": "ambiguous", "fail": "failed", "unsupported": "unsupported",
+            "abandoned": "unsupported",
             "not-implemented": "not_implemented", "error": "errors", "crash": "crashes",
             "timeout": "timeouts"}[res["status"]]
     setattr(row, attr, getattr(row, attr) + 1)
@@ -981,13 +1094,14 @@ def render_check(report: dict[str, Any]) -> str:
     from tabulate import tabulate
 
     v = report["versions"]
-    head = (f"cnnspec golden check — corpus {report['corpus']} (cnnspec {v['cnnspec']}, spec {v['spec']}) — "
-            f"target {report['target']} {report['target_version']}".rstrip())
+    head = (f"cnnspec golden check — corpus {report['corpus']} (cnnspec {v['cnnspec']}, spec {v['spec']}) "
+            f"— target {report['target']} {report['target_version']}".rstrip())
     rows = [[r["op"], r["dtype"], r["status"] if r["status"] == "pass" else r["status"].upper(), r["cases"],
-             r["passed"], r["failed"], r["unsupported"] + r["not_implemented"],
+             r["passed"] + r["ambiguous"], r["failed"], r["unsupported"] + r["not_implemented"],
              r["crashes"] + r["timeouts"] + r["errors"], _worst(r), r["clause"]] for r in report["results"]]
-    parts = [head, "", tabulate(rows, headers=["op", "dtype", "status", "cases", "passed", "failed", "unsupp.",
-                                                "crashed", "worst error", "clause"])]
+    headers = ["op", "dtype", "status", "cases", "passed", "failed", "unsupp.", "crashed", "worst error",
+               "clause"]
+    parts = [head, "", tabulate(rows, headers=headers)]
     for r in report["results"]:
         if r["status"] == "fail" and not r["failed"]:
             parts.append(f"── {r['op']} {r['dtype']}: RMS error {r['rms_error']:.3g}× the bound (TOL-3)")
@@ -1035,10 +1149,10 @@ def verify(root: str | os.PathLike[str]) -> dict[str, Any]:
         if spec is None:
             note(f"op {case['op']!r} is not in this cnnspec's op table")
             continue
-        arrays = {k: v.astype(np.float64) for k, v in corpus.inputs(case).items()}
+        arrays = {k: v if _is_int(v) else v.astype(np.float64) for k, v in corpus.inputs(case).items()}
         params = {k: unplain(v) for k, v in case["params"].items()}
         try:
-            measured = spec.measure(Case(case["op"], arrays, params, case["exact_data"], case["note"]))
+            measured = spec.measure(Case(case["call_op"], arrays, params, case["exact_data"], case["note"]))
         except SpecError as exc:
             note(f"the reference now rejects the case: {exc}")
             continue
@@ -1046,18 +1160,19 @@ def verify(root: str | os.PathLike[str]) -> dict[str, Any]:
         if [m[0] for m in measured] != [s[0] for s in stored]:
             note(f"outputs are now {[m[0] for m in measured]}, stored {[s[0] for s in stored]}")
             continue
-        if case["divides"] != spec.divides or case["exact"] != bool(case["exact_data"] and spec.exact_capable):
+        flags = (spec.divides, bool(case["exact_data"] and spec.exact_capable))
+        if (case["divides"], case["exact"]) != flags:
             note("the tolerance flags (exact, divides) changed")
-        for (name, ref, scale, terms), (_, s_ref, s_scale, s_terms) in zip(measured, stored):
-            ref = np.asarray(ref)
-            ref = ref.astype(np.float64) if ref.dtype.kind == "f" else ref.astype(np.int64)
+        for (name, ref, scale, terms), (_, s_ref, s_scale, s_terms) in zip(measured, stored, strict=True):
+            ref = _output_array(ref)
             if ref.shape != s_ref.shape or ref.dtype != s_ref.dtype:
                 note(f"now {ref.dtype} {ref.shape}, stored {s_ref.dtype} {s_ref.shape}", name)
             elif _bits(ref) != _bits(s_ref):
                 note(_drift_detail(ref, s_ref, case["dtype"]), name)
             if (scale is None) != (s_scale is None):
                 note("the output changed between exact and measured (scale)", name)
-            elif scale is not None and _bits(np.asarray(scale, dtype=np.float64)) != _bits(s_scale):
+            elif scale is not None and s_scale is not None and \
+                    _bits(np.asarray(scale, dtype=np.float64)) != _bits(s_scale):
                 note("its error scale (scale file) changed", name)
             if int(terms) != s_terms:
                 note(f"terms now {terms}, stored {s_terms}", name)
@@ -1084,8 +1199,8 @@ def _drift_detail(now: np.ndarray, stored: np.ndarray, dtype: str) -> str:
 
 
 def render_verify(report: dict[str, Any]) -> str:
-    lines = [f"cnnspec golden verify — corpus {report['corpus']}: {report['cases']} cases recomputed with the "
-             f"reference {report['versions_now']['cnnspec']}"]
+    lines = [f"cnnspec golden verify — corpus {report['corpus']}: {report['cases']} cases recomputed with "
+             f"the reference {report['versions_now']['cnnspec']}"]
     for k, (was, now) in report["versions_changed"].items():
         lines.append(f"  note: written with {k} {was}, now {now}")
     if not report["drift"]:
@@ -1108,8 +1223,10 @@ def add_arguments(p: Any) -> None:
     w.add_argument("--ops", default="", help="comma-separated ops (default: every op)")
     w.add_argument("--dtype", default=",".join(DTYPES), help="comma-separated dtypes (default: all four)")
     w.add_argument("--profile", default="default", choices=list(PROFILES),
-                   help="generated cases per op and dtype: " + ", ".join(f"{k} {v}" for k, v in PROFILES.items()))
-    w.add_argument("--examples", type=int, default=None, help="generated cases per op and dtype (overrides --profile)")
+                   help="generated cases per op and dtype: "
+                   + ", ".join(f"{k} {v}" for k, v in PROFILES.items()))
+    w.add_argument("--examples", type=int, default=None,
+                   help="generated cases per op and dtype (overrides --profile)")
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--force", action="store_true", help="replace a golden corpus already in OUT_DIR")
     c = sub.add_parser("check", help="check a target against a stored corpus (no reference needed)")
@@ -1119,7 +1236,8 @@ def add_arguments(p: Any) -> None:
     c.add_argument("--ops", default="", help="only these ops (comma-separated)")
     c.add_argument("--dtype", default="", help="only these dtypes (comma-separated)")
     c.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    c.add_argument("--timeout", type=float, default=60.0, help="seconds per case before it counts as a timeout")
+    c.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds per case before it counts as a timeout")
     c.add_argument("--json", metavar="PATH", help="write the results as JSON")
     v = sub.add_parser("verify", help="recompute a corpus with the reference and report any drift")
     v.add_argument("corpus")
@@ -1130,7 +1248,8 @@ def _split(text: str, known: list[str], what: str, cmd: str) -> list[str] | None
     items = [t.strip() for t in text.split(",") if t.strip()]
     unknown = [t for t in items if t not in known]
     if unknown:
-        print(f"cnnspec golden {cmd}: error: unknown {what} {unknown}; known: {', '.join(known)}", file=sys.stderr)
+        print(f"cnnspec golden {cmd}: error: unknown {what} {unknown}; known: {', '.join(known)}",
+              file=sys.stderr)
         return None
     return items
 
@@ -1149,8 +1268,8 @@ def main(args: Any) -> int:
             if args.examples is not None and args.examples < 0:
                 print("cnnspec golden write: error: --examples must be >= 0", file=sys.stderr)
                 return 2
-            manifest = write(args.out_dir, ops=ops, dtypes=dtypes, profile=args.profile, examples=args.examples,
-                             seed=args.seed, force=args.force)
+            manifest = write(args.out_dir, ops=ops, dtypes=dtypes, profile=args.profile,
+                             examples=args.examples, seed=args.seed, force=args.force)
             size = sum(f.stat().st_size for f in Path(args.out_dir).rglob("*") if f.is_file())
             g = manifest["generator"]
             print(f"wrote {manifest['case_count']} cases ({len(g['ops'])} ops × {len(g['dtypes'])} dtypes, "
@@ -1164,7 +1283,8 @@ def main(args: Any) -> int:
             target = _resolve_target(args.target)
             if target is None:
                 return 2
-            report = check(args.corpus, target, ops=ops, dtypes=dtypes, device=args.device, timeout=args.timeout)
+            report = check(args.corpus, target, ops=ops, dtypes=dtypes, device=args.device,
+                           timeout=args.timeout)
             print(render_check(report))
             _dump(args.json, report)
             return int(report["exit_status"])
@@ -1196,4 +1316,5 @@ def _resolve_target(target: str) -> str | None:
 
 def _dump(path: str | None, report: dict[str, Any]) -> None:
     if path:
-        Path(path).write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        text = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+        Path(path).write_text(text, encoding="utf-8")

@@ -92,10 +92,10 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
             status = "skipped" if start is None or start.kind == "unsupported" else "error"
         else:
             status = t.status
-        variant = " or ".join(v for v, _, _ in t.diagnosis) if t.diagnosis else \
-            ("no known variant" if status == "fail" else "")
+        variant, clause = _verdict(t)
         ce = _counterexample(cfg, t)
-        clause = t.diagnosis[0][1] if t.diagnosis else (ce["clause"] if ce and status == "fail" else "")
+        if not clause and ce and status == "fail":
+            clause = ce["clause"]
         if status == "fail" and not t.failed:
             clause, variant = "TOL-3", "no known variant"
         results.append({
@@ -108,7 +108,8 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
             "rms_error": round(t.rms, 4),
             "rms_note": rms_failure(t, cfg.dtype) if t.rms > RMS_LIMIT else "",
             "clause": clause, "variant": variant,
-            "variant_detail": "; ".join(f"{v} ({c}): {d}" for v, c, d in t.diagnosis),
+            "variant_detail": "; ".join(f"{v} ({c}, {k} of {n} failing cases): {d}"
+                                        for v, c, d, k, n in t.diagnosis),
             "unsupported_reasons": t.unsupported_reasons,
             "counterexample": ce if status in ("fail", "crash", "timeout") else None,
             "crash_cases": [{"status": r.status, "reason": r.reason, "case": r.case.describe()}
@@ -127,6 +128,20 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
         "results": results,
         "exit_status": exit_status(results),
     }
+
+
+def _verdict(t: Tally) -> tuple[str, str]:
+    """The diagnosed variant(s) and their clause: those explaining every failing case, else a
+    breakdown (variant, failing cases it explains / failing cases) of those explaining some."""
+    if not t.failures:
+        return ("", "")
+    whole = [d for d in t.diagnosis if d[3] == d[4]]
+    if whole:
+        return (" or ".join(d[0] for d in whole), whole[0][1])
+    if t.diagnosis:
+        parts = ", ".join(f"{v} ({k}/{n})" for v, _, _, k, n in t.diagnosis)
+        return (f"mixed: {parts}", t.diagnosis[0][1])
+    return ("no known variant", "")
 
 
 def exit_status(results: list[dict[str, Any]]) -> int:

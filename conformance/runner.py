@@ -74,7 +74,7 @@ class Tally:
     reference_s: float = 0.0
     compare_s: float = 0.0
     total_s: float = 0.0
-    diagnosis: list[tuple[str, str, str]] = field(default_factory=list)  # (variant, clause, text)
+    diagnosis: list[tuple[str, str, str, int, int]] = field(default_factory=list)  # see diagnose()
     abandoned: int = 0  # cases not run once MAX_BAD crashes/timeouts were reached
     ambiguous: int = 0  # cases where the spec allows the target's different answer (OpSpec.ambiguous)
 
@@ -109,6 +109,13 @@ class Tally:
         if self.unsupported and not (self.passed or self.ambiguous):
             return "unsupported"
         return "pass"
+
+
+def _size_clause(case: Case, default: str) -> str:
+    """The output-size clause a wrong shape breaks: ceil_mode's, "same"'s or the op's own."""
+    if case.params.get("ceil_mode"):
+        return "SIZE-7"
+    return {"same": "SIZE-5", "same_lower": "SIZE-6"}.get(str(case.params.get("padding")), default)
 
 
 def _size(rec: Record) -> int:
@@ -199,7 +206,7 @@ class Runner:
                     return Record(op, "ambiguous", source, case, verdict.clause, why, got=outs)
                 clause = verdict.clause
                 if clause == "TOL-6" and isinstance(got, np.ndarray) and got.shape != ref.shape:
-                    clause = "SIZE-7" if case.params.get("ceil_mode") else spec.size_clause
+                    clause = _size_clause(case, spec.size_clause)
                 return Record(op, "fail", source, case, clause, verdict.reason, verdict.worst, outs,
                               verdict.diffs, name)
             worst = max(worst, verdict.worst)
@@ -241,15 +248,18 @@ class Runner:
             tally.diagnosis = diagnose(tally, self.config.dtype)
 
 
-def diagnose(tally: Tally, dtype: str) -> list[tuple[str, str, str]]:
+def diagnose(tally: Tally, dtype: str) -> list[tuple[str, str, str, int, int]]:
+    """(variant, clause, description, failing cases it explains, failing cases) per variant that
+    explains at least one failure; those explaining every failure come first."""
     fails = [r for r in tally.failures if r.got is not None]
     if not fails:
         return []
     found = []
     for variant in variants_for(tally.op):
-        if all(_matches(variant, rec, dtype) for rec in fails):
-            found.append((variant.name, variant.clause, variant.describe))
-    return found
+        hits = sum(_matches(variant, rec, dtype) for rec in fails)
+        if hits:
+            found.append((variant.name, variant.clause, variant.describe, hits, len(fails)))
+    return sorted(found, key=lambda v: -v[3])
 
 
 def _matches(variant: Any, rec: Record, dtype: str) -> bool:

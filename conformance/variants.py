@@ -44,6 +44,51 @@ def _same_swapped(case: Case) -> Expected:
     return OPS[case.op].measure(_with(case, padding=swap.get(p, p)) if isinstance(p, str) else case)
 
 
+def _pair(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _same_rule(rule: str) -> Callable[[Case], Expected]:
+    """'same' padding computed by another library's rule (SIZE-5 variants), then the spec's op.
+
+    A negative pad (``same-unclamped``) crops the input instead; max-pooling indices are mapped
+    back to the uncropped plane so they compare with the target's.
+    """
+    def compute(case: Case) -> Expected:
+        padding = case.params.get("padding")
+        if padding not in ("same", "same_lower"):
+            return OPS[case.op].measure(case)
+        x = case.arrays["x"]
+        k = _pair(case.params["kernel_size"]) if "kernel_size" in case.params else case.arrays["w"].shape[2:]
+        stride = case.params.get("stride")
+        s = k if stride is None else _pair(stride)
+        d = _pair(case.params.get("dilation", 1))
+        pads = []
+        for ax in (0, 1):
+            n = x.shape[2 + ax]
+            if rule == "kernel-minus-one":
+                total = k[ax] - 1
+            else:
+                dil = 1 if rule == "undilated" else d[ax]
+                total = (-(-n // s[ax]) - 1) * s[ax] + dil * (k[ax] - 1) + 1 - n
+                total = total if rule == "unclamped" else max(total, 0)
+            head = int(total / 2)  # C++ integer division truncates toward zero
+            pads.append((head, total - head) if padding == "same" or rule == "kernel-minus-one"
+                        else (total - head, head))
+        crop = [(max(-a, 0), max(-b, 0)) for a, b in pads]
+        h, w = x.shape[2:]
+        xc = x[:, :, crop[0][0]:h - crop[0][1], crop[1][0]:w - crop[1][1]]
+        cut = ((max(pads[0][0], 0), max(pads[0][1], 0)), (max(pads[1][0], 0), max(pads[1][1], 0)))
+        out = OPS[case.op].measure(_with(case, {"x": np.ascontiguousarray(xc)}, padding=cut))
+        if len(out) == 2 and case.op == "max_pool2d":
+            idx = out[1][1]
+            hh, ww = np.divmod(idx, xc.shape[3])
+            mapped = np.where(idx >= 0, (hh + crop[0][0]) * w + ww + crop[1][0], idx)
+            out[1] = ("indices", mapped, None, 1)
+        return out
+    return compute
+
+
 def _cip_flipped(case: Case) -> Expected:
     return OPS[case.op].measure(_with(case, count_include_pad=not case.params.get("count_include_pad", True)))
 
@@ -100,6 +145,8 @@ VARIANTS: list[Variant] = [
             "gradients of a true convolution (flipped kernel)"),
     Variant("same-lower", "SIZE-5", "conv2d", _same_swapped,
             "'same' padding with the odd pad at the start (ONNX SAME_LOWER)"),
+    Variant("same-kernel-minus-one", "SIZE-5", "conv2d", _same_rule("kernel-minus-one"),
+            "'same' pads K-1 in total whatever the stride and dilation, odd pad at the end (OpenCV 5 dnn)"),
     Variant("unflipped-kernel", "CONVT-1", "conv_transpose2d", _flip_w,
             "the four-step construction without flipping the kernel"),
     Variant("zero-pad", "POOL-MAX-1", "max_pool2d", _max_fwd(pad_value=0.0),
@@ -114,6 +161,13 @@ VARIANTS: list[Variant] = [
             "ceil_mode without dropping a last window that starts in the end padding"),
     Variant("same-lower", "SIZE-5", "max_pool2d", _same_swapped,
             "'same' padding with the odd pad at the start"),
+    Variant("same-undilated", "SIZE-5", "max_pool2d", _same_rule("undilated"),
+            "'same' padding computed as if the kernel were not dilated (ONNX Runtime pooling)"),
+    Variant("same-unclamped", "SIZE-5", "max_pool2d", _same_rule("unclamped"),
+            "a negative 'same' total pad is not clamped at 0: the window shifts into the input "
+            "(ONNX Runtime pooling)"),
+    Variant("same-kernel-minus-one", "SIZE-5", "max_pool2d", _same_rule("kernel-minus-one"),
+            "'same' pads K-1 in total whatever the stride and dilation (OpenCV 5 dnn)"),
     Variant("last-max", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(last_max=True),
             "the gradient goes to the last maximum of each window"),
     Variant("last-nan", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(last_nan=True),
@@ -128,6 +182,10 @@ VARIANTS: list[Variant] = [
             "ceil_mode without dropping a last window that starts in the end padding"),
     Variant("same-lower", "SIZE-5", "avg_pool2d", _same_swapped,
             "'same' padding with the odd pad at the start"),
+    Variant("same-unclamped", "SIZE-5", "avg_pool2d", _same_rule("unclamped"),
+            "a negative 'same' total pad is not clamped at 0 (ONNX Runtime pooling)"),
+    Variant("same-kernel-minus-one", "SIZE-5", "avg_pool2d", _same_rule("kernel-minus-one"),
+            "'same' pads K-1 in total whatever the stride (OpenCV 5 dnn)"),
     Variant("count-include-pad-flipped", "POOL-AVG-5", "avg_pool2d_backward", _cip_flipped,
             "the gradient of average pooling with count_include_pad flipped"),
     Variant("caffe-layout", "IM2COL-1", "im2col",

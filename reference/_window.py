@@ -3,6 +3,11 @@
 A window view is a read-only strided view of the padded input with shape
 ``(N, C, KH, KW, OH, OW)``: element ``[n, c, p, q, i, j]`` is
 ``x_pad[n, c, i*Sh + p*Dh, j*Sw + q*Dw]``. Nothing is copied until a caller asks.
+
+The fast paths use a second form of the same sampling, :class:`Taps` and :class:`Phases`:
+the source split by stride into zero-filled phase planes, in which every tap reads a
+window of unit stride, so that im2col columns are built from contiguous runs (whole
+rows, or with the "wide" layout whole planes) instead of element-wise gathers.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from .output_size import output_hw, resolve_padding
 
 #: Upper bound, in bytes, on any temporary a fast path materialises per block.
 BLOCK_BYTES = 64 * 2**20
+#: Elements per chunk of the element-wise fast paths (tap accumulation, pooling): small
+#: enough that a chunk's accumulator and temporaries stay in a core's L2 cache.
+CHUNK_ELEMENTS = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -106,3 +114,115 @@ def crop(xp: np.ndarray, g: Geometry) -> np.ndarray:
 def batch_block(n: int, bytes_per_image: int) -> int:
     """Images per block so that one block's temporaries stay under :data:`BLOCK_BYTES`."""
     return max(1, min(n, BLOCK_BYTES // max(bytes_per_image, 1)))
+
+
+# --- phase-split sources: the fast paths' form of a window ---------------------------------------
+
+@dataclass(frozen=True)
+class Taps:
+    """The sampling pattern of a strided correlation.
+
+    Tap ``t`` of output position ``(u, v)`` reads ``src[Sh*u + rows[t], Sw*v + cols[t]]``, and
+    reads 0 where that lies outside ``src`` (the zero padding, on any side, of any width).
+    """
+
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+    stride: Pair
+    out_hw: Pair
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+def conv_taps(g: Geometry) -> Taps:
+    """The taps of a forward window geometry, in row-major window order ``t = p*KW + q``."""
+    (kh, kw), (dh, dw), ((pt, _), (pl, _)) = g.kernel, g.dilation, g.pads
+    return Taps(tuple(p * dh - pt for p in range(kh) for _ in range(kw)),
+                tuple(q * dw - pl for _ in range(kh) for q in range(kw)), g.stride, g.out_hw)
+
+
+class Phases:
+    """``src`` (N, C, H, W) split by stride into zero-filled planes in which every tap has unit stride.
+
+    Plane ``(a, b)`` holds ``src[Sh*(u + r0) + a, Sw*(v + c0) + b]`` at ``[u, v]`` (0 outside src),
+    where ``r0``/``c0`` are the smallest tap offsets; tap ``t`` reads plane
+    ``(rows[t] % Sh, cols[t] % Sw)`` at offset ``(rows[t] // Sh - r0, cols[t] // Sw - c0)``.
+    Only the planes some tap reads are built. Each plane has ``hph = OH + spread`` rows plus
+    one spare (read only by the garbage columns of the wide layout) and ``wph`` columns;
+    together the planes are about the size of the padded source.
+
+    Columns come in two layouts. ``exact``: ``(C, T, n, rows, OW)``, the im2col matrix itself.
+    ``wide``: ``(C, T, n, rows * wph)``, each tap's plane read as one contiguous run per
+    (image, channel); the last ``wph - OW`` entries of each output row are garbage (finite
+    or not, whatever the plane holds there) that the caller must drop or zero-weight.
+    """
+
+    def __init__(self, src: np.ndarray, taps: Taps) -> None:
+        (sh, sw), (oh, ow) = taps.stride, taps.out_hw
+        ro = [r // sh for r in taps.rows]
+        co = [c // sw for c in taps.cols]
+        self.taps = taps
+        self.r0, self.c0 = min(ro), min(co)
+        self.hph, self.wph = oh + max(ro) - self.r0, ow + max(co) - self.c0
+        self.offsets = [(r - self.r0, c - self.c0) for r, c in zip(ro, co, strict=True)]
+        self.phase = [(r % sh, c % sw) for r, c in zip(taps.rows, taps.cols, strict=True)]
+        self.planes = {key: self._plane(src, *key) for key in sorted(set(self.phase))}
+
+    def _plane(self, src: np.ndarray, a: int, b: int) -> np.ndarray:
+        (sh, sw), (h, w) = self.taps.stride, src.shape[2:]
+        out = np.empty(src.shape[:2] + (self.hph + 1, self.wph))
+        # Plane rows u with 0 <= Sh*(u + r0) + a < H, clipped to the plane (likewise columns).
+        u0, u1 = max(-self.r0, 0), min(-((a - h) // sh) - self.r0, self.hph + 1)
+        v0, v1 = max(-self.c0, 0), min(-((b - w) // sw) - self.c0, self.wph)
+        if u0 >= u1 or v0 >= v1:
+            out.fill(0.0)
+            return out
+        out[:, :, :u0] = 0.0
+        out[:, :, u1:] = 0.0
+        out[:, :, u0:u1, :v0] = 0.0
+        out[:, :, u0:u1, v1:] = 0.0
+        r, c = sh * (u0 + self.r0) + a, sw * (v0 + self.c0) + b
+        out[:, :, u0:u1, v0:v1] = src[:, :, r:r + sh * (u1 - u0 - 1) + 1:sh, c:c + sw * (v1 - v0 - 1) + 1:sw]
+        return out
+
+    def width(self, wide: bool) -> int:
+        return self.wph if wide else self.taps.out_hw[1]
+
+    def tap_view(self, t: int, n0: int, n1: int, c0: int, c1: int, cstep: int = 1) -> np.ndarray:
+        """Tap ``t``'s (n, c, OH, OW) window, unit stride in the last axis (a view)."""
+        (oh, ow), (orow, ocol) = self.taps.out_hw, self.offsets[t]
+        return self.planes[self.phase[t]][n0:n1, c0:c1:cstep, orow:orow + oh, ocol:ocol + ow]
+
+    def columns(self, out: np.ndarray, n0: int, nb: int, c0: int, cg: int, r0: int, rows: int,
+                wide: bool) -> None:
+        """Write the columns of images ``n0 .. n0+nb``, channels ``c0 .. c0+cg`` and output rows
+        ``r0 .. r0+rows`` into ``out``, of shape (cg, T, nb, rows * width(wide))."""
+        ow = self.taps.out_hw[1]
+        for t, (orow, ocol) in enumerate(self.offsets):
+            plane = self.planes[self.phase[t]]
+            dst = out[:, t]
+            if wide:
+                start = (r0 + orow) * self.wph + ocol
+                flat = plane.reshape(plane.shape[0], plane.shape[1], -1)
+                src = flat[n0:n0 + nb, c0:c0 + cg, start:start + rows * self.wph]
+                np.copyto(dst, src.transpose(1, 0, 2))
+            else:
+                src = plane[n0:n0 + nb, c0:c0 + cg, r0 + orow:r0 + orow + rows, ocol:ocol + ow]
+                np.copyto(dst.reshape(cg, nb, rows, ow), src.transpose(1, 0, 2, 3))
+
+
+def wide_pays(ph: Phases) -> bool:
+    """Whether the wide layout's garbage columns (at most 1/8 extra) cost less than gathering rows."""
+    ow = ph.taps.out_hw[1]
+    return (ph.wph - ow) * 8 <= ow
+
+
+def tiles(n: int, rows: int, bytes_per_row: int) -> tuple[int, int]:
+    """(images, output rows) per tile so that one tile's columns stay under :data:`BLOCK_BYTES`:
+    whole images while one fits, else bands of rows of a single image."""
+    per_image = bytes_per_row * rows
+    if per_image <= BLOCK_BYTES:
+        return max(1, min(n, BLOCK_BYTES // max(per_image, 1))), rows
+    return 1, max(1, min(rows, BLOCK_BYTES // max(bytes_per_row, 1)))

@@ -85,8 +85,13 @@ def conv2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
     Shapes: x (N, C, H, W), w (M, C/G, KH, KW), b (M,) or None -> float64 (N, M, OH, OW).
     Any real dtype is accepted and computed in float64; NaN/inf propagate (SPEC-6).
 
-    Memory: besides the padded input and the output, one block of im2col columns of at
-    most ``BLOCK_BYTES`` (64 MiB), or a single image's columns if one image needs more.
+    Method: the zero-padded input split by stride into phase planes (about the size of the
+    padded input), im2col columns of a tile of images (or of output rows) copied from them
+    in contiguous runs, one GEMM per group and tile; depthwise-like groups (one input or one
+    output channel per group) accumulate taps in cache-sized chunks instead.
+    Memory (peak extra, besides the output): the phase planes (~ the padded input) plus one
+    tile's columns of at most ``BLOCK_BYTES`` (64 MiB) and its GEMM result (at most the
+    output of that tile); the depthwise path needs only the phase planes.
 
     Raises :class:`SpecError` on wrong ndim, a channel mismatch, groups not dividing C or M,
     stride/dilation < 1, negative or malformed padding, or a kernel larger than the
@@ -95,35 +100,132 @@ def conv2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
     xa, wa = win.input4d(x), as_array(w, "w", 4, "CONV-2")
     pr = conv_problem(xa, wa, stride, padding, dilation, groups)
     ba = _bias(b, pr.m, "CONV-4")
-    geo, (oh, ow) = pr.geo, pr.geo.out_hw
     y = np.empty(pr.out_shape)
-    xp = win.pad(xa, geo, 0.0)
-    wg = wa.reshape(pr.groups, pr.mg, pr.cg * geo.taps)
-    step = win.batch_block(pr.n, 8 * pr.cg * geo.taps * oh * ow)
-    for n0 in range(0, pr.n, step):
-        cols = win.windows(xp[n0:n0 + step], geo)  # (n, C, KH, KW, OH, OW), a view
-        nb = cols.shape[0]
-        if pr.cg == 1 and pr.groups > 1:
-            # Depthwise: per-group GEMMs would be 1-row products; accumulate taps instead.
-            src = cols[:, np.arange(pr.m) // pr.mg]
-            acc = np.zeros((nb, pr.m, oh, ow))
-            for p in range(geo.kernel[0]):
-                for q in range(geo.kernel[1]):
-                    acc += src[:, :, p, q] * wa[:, 0, p, q][None, :, None, None]
-            y[n0:n0 + nb] = acc
-            continue
-        for gi in range(pr.groups):
-            part = cols[:, gi * pr.cg:(gi + 1) * pr.cg]
-            mat = part.transpose(1, 2, 3, 0, 4, 5).reshape(pr.cg * geo.taps, nb * oh * ow)
-            out = wg[gi] @ mat  # (M/G, n*OH*OW)
-            y[n0:n0 + nb, gi * pr.mg:(gi + 1) * pr.mg] = out.reshape(pr.mg, nb, oh, ow).transpose(1, 0, 2, 3)
-    if ba is not None:
-        y += ba[None, :, None, None]
+    if y.size == 0:
+        return y
+    wmat = wa.reshape(pr.groups, pr.mg, pr.cg * pr.geo.taps)
+    correlate(xa, wmat, win.conv_taps(pr.geo), y, ba)
     return y
 
 
+def correlate(src: np.ndarray, wmat: np.ndarray, taps: win.Taps, out: np.ndarray,
+              bias: np.ndarray | None = None) -> None:
+    """``out[n, g*Mo + m, u, v] = bias + sum_{c, t} wmat[g, m, c*T + t] * src[n, g*Cs + c, tap t at (u, v)]``.
+
+    The engine of every conv fast path. ``src`` is (N, G*Cs, H, W), ``wmat`` (G, Mo, Cs*T), and
+    ``out`` a writable (N, G*Mo, OH, OW) array or view (strided views allowed). Tap ``t`` reads
+    zero outside ``src`` (see :class:`reference._window.Taps`), so a padding tap is a term
+    0 * w, as CONV-1 has it.
+    """
+    n, groups, mo = out.shape[0], wmat.shape[0], wmat.shape[1]
+    cs = wmat.shape[2] // taps.count
+    ph = win.Phases(src, taps)
+    if groups > 1 and min(cs, mo) == 1:
+        _accumulate_taps(ph, wmat, out, bias)
+        return
+    oh, ow = taps.out_hw
+    wide = win.wide_pays(ph)
+    width = ph.width(wide)
+    k = cs * taps.count
+    nb, rows = win.tiles(n, oh, 8 * k * width)
+    cols = np.empty(k * nb * rows * width)
+    res = np.empty(mo * nb * rows * width)
+    for n0 in range(0, n, nb):
+        nn = min(nb, n - n0)
+        for r0 in range(0, oh, rows):
+            rr = min(rows, oh - r0)
+            size = nn * rr * width
+            c2 = cols[:k * size].reshape(k, size)
+            r2 = res[:mo * size].reshape(mo, size)
+            for g in range(groups):
+                ph.columns(c2.reshape(cs, taps.count, nn, rr * width), n0, nn, g * cs, cs, r0, rr, wide)
+                np.matmul(wmat[g], c2, out=r2)
+                got = r2.reshape(mo, nn, rr, width)[..., :ow].transpose(1, 0, 2, 3)
+                dst = out[n0:n0 + nn, g * mo:(g + 1) * mo, r0:r0 + rr]
+                if bias is None:
+                    np.copyto(dst, got)
+                else:
+                    np.add(got, bias[g * mo:(g + 1) * mo, None, None], out=dst)
+
+
+def _accumulate_taps(ph: win.Phases, wmat: np.ndarray, out: np.ndarray, bias: np.ndarray | None) -> None:
+    """:func:`correlate` when each group has one input or one output channel (depthwise and its
+    adjoint): no GEMM, a multiply-add per (input channel, tap) over cache-sized chunks of
+    groups of one image, accumulated in place in ``out``. Extra memory: one chunk."""
+    n, (oh, ow) = out.shape[0], ph.taps.out_hw
+    groups, mo, k = wmat.shape
+    t_count = ph.taps.count
+    cs = k // t_count
+    gc = max(1, min(groups, win.CHUNK_ELEMENTS // max(mo * oh * ow, 1)))
+    tmp = np.empty((gc, mo, oh, ow))
+    for i in range(n):
+        for g0 in range(0, groups, gc):
+            g1 = min(groups, g0 + gc)
+            acc = out[i, g0 * mo:g1 * mo].reshape(g1 - g0, mo, oh, ow) if mo > 1 else \
+                out[i, g0:g1, None]
+            t_buf = tmp[:g1 - g0]
+            first = True
+            for c in range(cs):
+                for t in range(t_count):
+                    v = ph.tap_view(t, i, i + 1, g0 * cs + c, g1 * cs, cs)[0][:, None]
+                    wv = wmat[g0:g1, :, c * t_count + t, None, None]
+                    np.multiply(v, wv, out=acc if first else t_buf)
+                    if not first:
+                        acc += t_buf
+                    first = False
+            if bias is not None:
+                acc += bias[g0 * mo:g1 * mo].reshape(g1 - g0, mo, 1, 1)
+
+
+def _finite(a: np.ndarray) -> bool:
+    return bool(np.isfinite(a).all())
+
+
 def input_grad(dy: np.ndarray, w: np.ndarray, pr: ConvProblem) -> np.ndarray:
-    """The adjoint of conv2d in x (CONV-7, CONVT-1): shared by conv2d_backward and conv_transpose2d."""
+    """The adjoint of conv2d in x (CONV-7, CONVT-1): shared by conv2d_backward and conv_transpose2d.
+
+    Method: each stride phase of dx (rows u with (u + P_top) % Sh fixed, columns likewise) is
+    a unit-stride correlation of dy with the taps that land on it, computed by
+    :func:`correlate` (dy's zero padding reads as 0, and CONVT-1 has no padding taps, so
+    with finite weights this is the scatter form exactly up to summation order). With a
+    non-finite weight a zero of dy's padding would make 0 * inf = NaN where the scatter form
+    has no term, so that case scatters instead (:func:`_input_grad_scatter`).
+    Memory: as :func:`correlate` on dy.
+    """
+    if not _finite(w):
+        return _input_grad_scatter(dy, w, pr)
+    geo = pr.geo
+    (sh, sw), (dh, dw_), (kh, kw) = geo.stride, geo.dilation, geo.kernel
+    (pt, _), (pl, _) = geo.pads
+    h, wd = geo.in_hw
+    dx = np.empty((pr.n, pr.c, h, wd))
+    if dx.size == 0:
+        return dx
+    w5 = w.reshape(pr.groups, pr.mg, pr.cg, kh, kw)
+    for r in range(sh):
+        h0 = (r - pt) % sh  # first row u >= 0 with (u + P_top) % Sh == r
+        ps = [p for p in range(kh) if (p * dh) % sh == r]
+        for s in range(sw):
+            w0 = (s - pl) % sw
+            qs = [q for q in range(kw) if (q * dw_) % sw == s]
+            part = dx[:, :, h0::sh, w0::sw]
+            if part.size == 0:
+                continue
+            if not ps or not qs:
+                part.fill(0.0)  # no window reaches these rows or columns (CONV-7)
+                continue
+            rows = [(h0 + pt - p * dh) // sh for p in ps]
+            cols = [(w0 + pl - q * dw_) // sw for q in qs]
+            taps = win.Taps(tuple(a for a in rows for _ in cols), tuple(b for _ in rows for b in cols),
+                            (1, 1), part.shape[2:])
+            wmat = w5[:, :, :, ps][:, :, :, :, qs].transpose(0, 2, 1, 3, 4)
+            correlate(dy, wmat.reshape(pr.groups, pr.cg, pr.mg * len(ps) * len(qs)), taps, part)
+    return dx
+
+
+def _input_grad_scatter(dy: np.ndarray, w: np.ndarray, pr: ConvProblem) -> np.ndarray:
+    """CONVT-1's scatter form by blocks: columns W^T dy (one GEMM per group), then col2im.
+    Memory: the padded dx plus one block of columns of at most ``BLOCK_BYTES``."""
     geo, (oh, ow) = pr.geo, pr.geo.out_hw
     dxp = np.zeros((pr.n, pr.c) + geo.padded_hw())
     wg = w.reshape(pr.groups, pr.mg, pr.cg * geo.taps)
@@ -151,6 +253,58 @@ def input_grad(dy: np.ndarray, w: np.ndarray, pr: ConvProblem) -> np.ndarray:
     return np.ascontiguousarray(win.crop(dxp, geo))
 
 
+def weight_grad(dy: np.ndarray, x: np.ndarray, pr: ConvProblem) -> np.ndarray:
+    """dw of CONV-7: per group and tile, the columns of x times dy (one GEMM), accumulated.
+
+    The wide column layout's garbage entries meet dy zeros; a non-finite garbage entry would
+    make them NaN, so the wide layout is used only when x is finite. Depthwise (one input
+    channel per group) reduces tap by tap instead. Memory: as :func:`conv2d` (phase planes
+    plus one tile of columns of at most ``BLOCK_BYTES``, and dy in the same tile layout).
+    """
+    geo = pr.geo
+    taps = win.conv_taps(geo)
+    t_count, (oh, ow) = taps.count, geo.out_hw
+    dw = np.zeros((pr.groups, pr.mg, pr.cg * t_count))
+    if pr.n == 0 or dw.size == 0:
+        return dw.reshape((pr.m, pr.cg) + geo.kernel)
+    ph = win.Phases(x, taps)
+    if pr.cg == 1 and pr.groups > 1:
+        # dw[g*Mo + m, 0, t] = sum over n, u, v of dy * tap t of channel g.
+        gc = max(1, min(pr.groups, win.CHUNK_ELEMENTS // max(pr.mg * oh * ow, 1)))
+        tmp = np.empty((gc, pr.mg, oh, ow))
+        for i in range(pr.n):
+            for g0 in range(0, pr.groups, gc):
+                g1 = min(pr.groups, g0 + gc)
+                d = dy[i, g0 * pr.mg:g1 * pr.mg].reshape(g1 - g0, pr.mg, oh, ow)
+                for t in range(t_count):
+                    v = ph.tap_view(t, i, i + 1, g0, g1)[0][:, None]
+                    np.multiply(d, v, out=tmp[:g1 - g0])
+                    dw[g0:g1, :, t] += tmp[:g1 - g0].sum(axis=(2, 3))
+        return dw.reshape((pr.m, pr.cg) + geo.kernel)
+    wide = win.wide_pays(ph) and _finite(x)
+    width = ph.width(wide)
+    k = pr.cg * t_count
+    nb, rows = win.tiles(pr.n, oh, 8 * k * width)
+    cols = np.empty(k * nb * rows * width)
+    dmat = np.empty(pr.mg * nb * rows * width)
+    part = np.empty((k, pr.mg))
+    for n0 in range(0, pr.n, nb):
+        nn = min(nb, pr.n - n0)
+        for r0 in range(0, oh, rows):
+            rr = min(rows, oh - r0)
+            size = nn * rr * width
+            c2 = cols[:k * size].reshape(k, size)
+            d4 = dmat[:pr.mg * size].reshape(pr.mg, nn, rr, width)
+            if wide:
+                d4[..., ow:] = 0.0
+            for g in range(pr.groups):
+                ph.columns(c2.reshape(pr.cg, t_count, nn, rr * width), n0, nn, g * pr.cg, pr.cg, r0, rr, wide)
+                np.copyto(d4[..., :ow], dy[n0:n0 + nn, g * pr.mg:(g + 1) * pr.mg, r0:r0 + rr].transpose(1, 0, 2, 3))
+                np.matmul(c2, d4.reshape(pr.mg, size).T, out=part)
+                dw[g] += part.T
+    return dw.reshape((pr.m, pr.cg) + geo.kernel)
+
+
 def conv2d_backward(dy: Any, x: Any, w: Any, *, stride: Any = 1, padding: Any = 0,
                     dilation: Any = 1, groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of conv2d with respect to x, w and b (CONV-7).
@@ -163,37 +317,22 @@ def conv2d_backward(dy: Any, x: Any, w: Any, *, stride: Any = 1, padding: Any = 
 
     Shapes: dy (N, M, OH, OW) equal to conv2d's output shape; returns float64 dx (N, C, H, W),
     dw (M, C/G, KH, KW), db (M,). Input positions no window reaches get dx = 0.
-    Memory: as conv2d (one column block of at most 64 MiB). Raises as conv2d, and when
-    dy's shape is not the forward output shape (CONV-7).
+    Method: dx by :func:`input_grad` (per stride phase, a correlation of dy), dw by
+    :func:`weight_grad` (im2col columns of x times dy, per tile).
+    Memory (peak extra, besides dx, dw, db): the phase planes of dy or of x (~ their padded
+    size, one at a time), one tile of columns of at most ``BLOCK_BYTES`` (64 MiB), and dy or
+    the GEMM result in that tile's layout (at most the size of dy / dx of the tile).
+    Raises as conv2d, and when dy's shape is not the forward output shape (CONV-7).
     """
     xa, wa = win.input4d(x), as_array(w, "w", 4, "CONV-2")
     pr = conv_problem(xa, wa, stride, padding, dilation, groups)
     dya = as_array(dy, "dy", 4, "CONV-7")
     if dya.shape != pr.out_shape:
         fail("dy.shape", dya.shape, "CONV-7", f"must equal conv2d's output shape {pr.out_shape}")
-    geo, (oh, ow) = pr.geo, pr.geo.out_hw
     dx = input_grad(dya, wa, pr)
-    dw = np.zeros((pr.groups, pr.mg, pr.cg * geo.taps))
-    xp = win.pad(xa, geo, 0.0)
-    step = win.batch_block(pr.n, 8 * pr.cg * geo.taps * oh * ow)
-    for n0 in range(0, pr.n, step):
-        cols = win.windows(xp[n0:n0 + step], geo)
-        nb = cols.shape[0]
-        if pr.cg == 1 and pr.groups > 1:
-            src = cols[:, np.arange(pr.m) // pr.mg]
-            d = dya[n0:n0 + nb]
-            for p in range(geo.kernel[0]):
-                for q in range(geo.kernel[1]):
-                    tap = np.einsum("nmij,nmij->m", d, src[:, :, p, q])
-                    dw.reshape(pr.m, geo.kernel[0], geo.kernel[1])[:, p, q] += tap
-            continue
-        for gi in range(pr.groups):
-            mat = cols[:, gi * pr.cg:(gi + 1) * pr.cg].transpose(1, 2, 3, 0, 4, 5)
-            mat = mat.reshape(pr.cg * geo.taps, nb * oh * ow)
-            dmat = dya[n0:n0 + nb, gi * pr.mg:(gi + 1) * pr.mg].transpose(1, 0, 2, 3).reshape(pr.mg, -1)
-            dw[gi] += dmat @ mat.T
+    dw = weight_grad(dya, xa, pr)
     db = dya.sum(axis=(0, 2, 3))
-    return dx, dw.reshape(wa.shape), db
+    return dx, dw, db
 
 
 # --- definitional forms: direct transcriptions of the clauses, for small cases only -------------

@@ -38,6 +38,9 @@ def conv2d_cost(x_shape: Any, w_shape: Any, *, stride: Any = 1, padding: Any = 0
     padding (COST-4). Raises :class:`SpecError` exactly as conv2d would for these shapes.
     """
     xs, ws = _shape(x_shape, "x_shape"), _shape(w_shape, "w_shape")
+    if min(xs[1:]) < 1 or min(ws) < 1:
+        fail("x_shape" if min(xs[1:]) < 1 else "w_shape", xs if min(xs[1:]) < 1 else ws, "SPEC-7",
+             "C, H, W, M, C/groups and the kernel sizes must be >= 1")
     pr = conv_problem(ShapeOnly(xs), ShapeOnly(ws), stride, padding, dilation, groups)  # type: ignore[arg-type]
     oh, ow = pr.geo.out_hw
     weights = pr.m * pr.cg * pr.geo.taps

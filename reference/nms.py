@@ -8,7 +8,7 @@ Each op has two computations:
   order in blocks; a block is first tested against the boxes already kept (only those
   whose centre lies in a window that can still reach IoU > t, found through a grid of
   the kept boxes' centres), and the survivors are then resolved greedily among
-  themselves with one block-sized IoU matrix.
+  themselves (a dense IoU matrix for a few survivors, the same grid search otherwise).
 
 Both evaluate IOU-1 with the same float64 operations (:mod:`reference.boxes`), so their
 results are identical, not merely close (NMS-11). The ``*_variant`` functions recompute
@@ -42,7 +42,7 @@ NMS_VARIANTS = {
 _HARD = tuple(v for v in NMS_VARIANTS if v != "tf-half-sigma")
 _SOFT = tuple(v for v in NMS_VARIANTS if v != "nan-scores-dropped")
 
-#: Candidates per block of the fast NMS; the block's IoU matrix is BLOCK**2 float64 (2 MiB).
+#: Candidates per block of the fast NMS (visited together, in score order).
 BLOCK = 512
 #: Most candidate-kept pairs whose IoU the fast NMS holds at once (8 MiB per float64 temp).
 PAIR_BUDGET = 1 << 20
@@ -322,8 +322,8 @@ def _greedy(p: Prepared, t: float, ge: bool, limit: int | None, cls: np.ndarray 
     are resolved among themselves, greedily in rank order. Only kept boxes suppress, so
     this is exactly NMS-3 (per class).
 
-    Memory: O(N) for the sorted columns, grid keys and kept index, plus O(block**2) at
-    most for a block, plus at most max(pair_budget, K) candidate-kept pairs at a time
+    Memory: O(N) for the sorted columns, grid keys and kept index, plus a dense matrix of
+    at most _DENSE_MAX**2 entries, plus at most max(pair_budget, K) box pairs at a time
     (K = kept boxes): never O(N**2).
     """
     n = p.x1.size
@@ -475,9 +475,9 @@ def nms(boxes: Any, scores: Any, iou_threshold: Any, *, score_threshold: Any = N
     Time and memory: blocks of 512 candidates in score order, each tested only against
     the kept boxes whose centres lie close enough to reach IoU > ``iou_threshold`` (a
     bound from the interval IoU on each axis, looked up in a grid of the kept centres),
-    then resolved among themselves. Peak extra memory is O(N) plus a 512 x 512 IoU matrix
-    plus at most max(2**20, K) candidate-kept pairs at a time (K = number kept), never
-    O(N**2). About 0.15-0.4 s of CPU for 50,000 clustered boxes at IoU 0.5.
+    then resolved among themselves. Peak extra memory is O(N) plus at most
+    max(2**20, K) box pairs at a time (K = number kept), never O(N**2). About 0.15-0.4 s
+    of CPU for 50,000 clustered boxes at IoU 0.5.
     The result equals :func:`nms_definitional` exactly.
 
     Raises SpecError: bad boxes (BOX-1, BOX-2, BOX-5, BOX-6), scores of the wrong shape

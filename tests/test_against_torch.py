@@ -61,7 +61,7 @@ def _judge(op, case, outputs):
     spec = OPS[op]
     measured = spec.measure(case)
     assert len(measured) == len(outputs)
-    for (name, want, scale, terms), got in zip(measured, outputs):
+    for (name, want, scale, terms), got in zip(measured, outputs, strict=True):
         if got is None:
             continue
         if scale is None and want.dtype.kind in "iu":
@@ -304,8 +304,8 @@ def test_col2im_is_torch_fold(case):
 
 
 @pytest.mark.clause("POOL-MAX-3", "POOL-MAX-2")
-@pytest.mark.xfail(strict=True, reason="POOL-MAX-3: the index of a NaN window is its first NaN; PyTorch's CPU "
-                                       "kernel (`val > maxval || isnan(val)`) keeps moving to the last NaN")
+@pytest.mark.xfail(strict=True, reason="POOL-MAX-3: the index of a NaN window is its first NaN; PyTorch's "
+                                       "CPU kernel (`val > maxval || isnan(val)`) moves on to the last NaN")
 def test_torch_names_the_first_nan_of_a_window():
     x = np.array([np.nan, 1.0, np.nan, 2.0]).reshape(1, 1, 1, 4)  # (1, 1, 1, 4), one (1, 4) window
     want_y, want_idx = ref.max_pool2d(x, (1, 4), return_indices=True)
@@ -316,8 +316,8 @@ def test_torch_names_the_first_nan_of_a_window():
 
 
 @pytest.mark.clause("POOL-MAX-4", "POOL-MAX-2")
-@pytest.mark.xfail(strict=True, reason="POOL-MAX-4: a NaN window sends its gradient to its first NaN; PyTorch "
-                                       "routes it by its index, the last NaN")
+@pytest.mark.xfail(strict=True, reason="POOL-MAX-4: a NaN window sends its gradient to its first NaN; "
+                                       "PyTorch routes it by its index, the last NaN")
 def test_torch_routes_the_gradient_of_a_nan_window_to_its_first_nan():
     x = np.array([np.nan, 1.0, np.nan, 2.0]).reshape(1, 1, 1, 4)
     want = ref.max_pool2d_backward(np.ones((1, 1, 1, 1)), x, (1, 4))

@@ -14,8 +14,14 @@ from hypothesis import strategies as st
 
 import reference as ref
 from conformance.ops import OPS
-from conformance.strategies.conv import (channels, conv2d_backward_cases, conv2d_cases, data,
-                                         special_values, windows)
+from conformance.strategies.conv import (
+    channels,
+    conv2d_backward_cases,
+    conv2d_cases,
+    data,
+    special_values,
+    windows,
+)
 from conformance.tolerance import C_SAFETY, UNIT_ROUNDOFF, compare
 from reference.conv2d import conv2d_backward_definitional, conv2d_definitional
 
@@ -217,7 +223,7 @@ def test_shifting_the_input_by_one_stride_shifts_the_output_by_one(args):
 def test_conv2d_backward_equals_the_definitional_form(case):
     note(case.describe())
     direct = case.call(conv2d_backward_definitional)
-    for (name, got, scale, terms), want in zip(OPS["conv2d_backward"].measure(case), direct):
+    for (name, got, scale, terms), want in zip(OPS["conv2d_backward"].measure(case), direct, strict=True):
         assert got.shape == want.shape, name
         _assert_matches(want, got, scale, terms, case.exact)
 
@@ -255,10 +261,10 @@ def test_conv2d_backward_agrees_with_central_differences(case):
     n = w.shape[1] * w.shape[2] * w.shape[3] + 1 + dy.size
     for _ in range(2):
         vx, vw, vb = rng.standard_normal(x.shape), rng.standard_normal(w.shape), rng.standard_normal(b.shape)
-        for grad, v, args in ((dx, vx, lambda t: (x + t * vx, w, b)),
-                              (dw, vw, lambda t: (x, w + t * vw, b)),
-                              (db, vb, lambda t: (x, w, b + t * vb))):
-            fd = (loss(*args(1.0)) - loss(*args(-1.0))) / 2.0
+        for grad, v, plus, minus in ((dx, vx, (x + vx, w, b), (x - vx, w, b)),
+                                     (dw, vw, (x, w + vw, b), (x, w - vw, b)),
+                                     (db, vb, (x, w, b + vb), (x, w, b - vb))):
+            fd = (loss(*plus) - loss(*minus)) / 2.0  # unit step, see the docstring
             mag = _dot(ref.conv2d(np.abs(x) + np.abs(vx), np.abs(w) + np.abs(vw),
                                   np.abs(b) + np.abs(vb), **p), np.abs(dy))
             assert abs(fd - _dot(grad, v)) <= 2 * C_SAFETY * n * U64 * mag
@@ -273,7 +279,8 @@ def test_dx_is_conv_transpose2d_of_dy_with_the_leftover_rows_as_output_padding(c
     pads = _pads(p["padding"], x.shape, w.shape[2:], s, d)
     r = tuple((x.shape[2 + a] + sum(pads[a]) - d[a] * (w.shape[2 + a] - 1) - 1) % s[a] for a in (0, 1))
     dx = ref.conv2d_backward(dy, x, w, **p)[0]
-    dxt = ref.conv_transpose2d(dy, w, stride=s, padding=pads, output_padding=r, dilation=d, groups=p["groups"])
+    dxt = ref.conv_transpose2d(dy, w, stride=s, padding=pads, output_padding=r, dilation=d,
+                               groups=p["groups"])
     assert dxt.shape == x.shape
     scale = ref.conv_transpose2d(np.abs(dy), np.abs(w), stride=s, padding=pads, output_padding=r,
                                  dilation=d, groups=p["groups"])
@@ -310,7 +317,8 @@ def test_conv2d_backward_of_a_hand_computed_example():
 
 @pytest.mark.clause("SPEC-2", "SPEC-5")
 @pytest.mark.parametrize("xdt, wdt, bdt", [(np.int8, np.uint8, np.int64), (np.float32, np.float16, np.int32),
-                                           (np.uint16, np.float32, np.float64), (np.int64, np.int64, np.int16)])
+                                           (np.uint16, np.float32, np.float64),
+                                           (np.int64, np.int64, np.int16)])
 def test_integer_and_low_precision_inputs_are_computed_in_float64(xdt, wdt, bdt):
     rng = np.random.default_rng(4)
     x = rng.integers(0, 5, (2, 3, 4, 4))  # (N=2, C=3)
@@ -328,7 +336,8 @@ def test_integer_and_low_precision_inputs_are_computed_in_float64(xdt, wdt, bdt)
 
 @pytest.mark.clause("SPEC-5")
 def test_python_lists_are_accepted_as_arrays():
-    np.testing.assert_array_equal(ref.conv2d([[[[1, 2], [3, 4]]]], [[[[1]]]], [0.5]), [[[[1.5, 2.5], [3.5, 4.5]]]])
+    np.testing.assert_array_equal(ref.conv2d([[[[1, 2], [3, 4]]]], [[[[1]]]], [0.5]),
+                                  [[[[1.5, 2.5], [3.5, 4.5]]]])
 
 
 @pytest.mark.clause("SPEC-6", "CONV-1")
@@ -341,7 +350,8 @@ def test_nan_and_inf_propagate_through_conv2d():
     assert np.isfinite(y[0]).all()
     assert np.isnan(y[1]).all()  # every 2x2 window of a 3x3 input contains (1, 1)
     y = ref.conv2d(x, w, stride=2, padding=((0, 1), (0, 1)))  # windows at 0 and 2 on each axis
-    assert np.isnan(y[1, :, 0, 0]).all() and np.isfinite(y[1, :, 1, :]).all() and np.isfinite(y[1, :, :, 1]).all()
+    assert np.isnan(y[1, :, 0, 0]).all()
+    assert np.isfinite(y[1, :, 1, :]).all() and np.isfinite(y[1, :, :, 1]).all()
     # an infinite bias makes its channel infinite everywhere
     y = ref.conv2d(np.ones((2, 1, 2, 2)), np.ones((2, 1, 1, 1)), np.array([np.inf, 0.0]))
     assert np.all(y[:, 0] == np.inf) and np.all(y[:, 1] == 1)
@@ -372,7 +382,7 @@ def test_the_definitional_forms_agree_with_conv2d_on_special_values(draw):
     fast_b = ref.conv2d_backward(dy, x, w, **case.params)
     with np.errstate(all="ignore"):
         direct_b = conv2d_backward_definitional(dy, x, w, **case.params)
-    for name, got, want in zip(("dx", "dw", "db"), fast_b, direct_b):
+    for name, got, want in zip(("dx", "dw", "db"), fast_b, direct_b, strict=True):
         np.testing.assert_array_equal(np.isnan(want), np.isnan(got), err_msg=name)
 
 

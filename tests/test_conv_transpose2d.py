@@ -79,8 +79,8 @@ def test_conv_transpose2d_with_the_matching_output_padding_is_the_adjoint_of_a_c
     assert all(0 <= op[a] < max(s[a], d[a]) for a in (0, 1))
     for a in (0, 1):
         if base[a] >= 1:
-            assert ref.conv_transpose_output_size(y.shape[2 + a], w.shape[2 + a], stride=s[a], padding=pads[a],
-                                                  dilation=d[a]) == base[a]
+            assert ref.conv_transpose_output_size(y.shape[2 + a], w.shape[2 + a], stride=s[a],
+                                                  padding=pads[a], dilation=d[a]) == base[a]
     t = ref.conv_transpose2d(dy, w, stride=s, padding=pads, output_padding=op, dilation=d, groups=p["groups"])
     assert t.shape == x.shape
     lhs, rhs = _dot(y, dy), _dot(x, t)

@@ -108,5 +108,6 @@ def test_im2col_times_the_weight_matrix_is_conv2d(case):
     prod = ref.im2col(x, w.shape[2:], **p) @ w.reshape(m, -1).T + (0 if b is None else b)
     got = prod.reshape(n, oh, ow, m).transpose(0, 3, 1, 2)
     scale = ref.conv2d(np.abs(x), np.abs(w), None if b is None else np.abs(b), **p)
-    verdict = compare(y, got, dtype="float64", scale=scale, terms=w[0].size + (b is not None), exact=case.exact)
+    verdict = compare(y, got, dtype="float64", scale=scale, terms=w[0].size + (b is not None),
+                      exact=case.exact)
     assert verdict.ok, verdict

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reference as ref
-from conformance.strategies.conv import CASES
+from conformance.strategies.conv import CASES, Case
 from reference import SpecError, conv_output_size, conv_transpose_output_size, same_padding
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -343,18 +343,22 @@ def _expected_shapes(case):
     return [x.shape[:2] + hw]
 
 
-@pytest.mark.clause("SIZE-3", "SIZE-7", "SIZE-8", "CONV-2", "CONVT-3", "POOL-1", "IM2COL-1")
+@pytest.mark.clause("SIZE-3", "SIZE-7", "SIZE-8", "CONV-2", "CONVT-3", "POOL-1", "IM2COL-1", "SPEC-2",
+                    "SPEC-7")
 @pytest.mark.parametrize("op", sorted(CASES))
 @given(data=st.data())
-def test_every_op_output_shape_equals_the_output_size_function(op, data):
+def test_every_op_output_shape_equals_the_output_size_function_for_any_batch_size(op, data):
     case = data.draw(CASES[op](), label="case")
-    out = case.call(getattr(ref, op))
-    outs = list(out) if isinstance(out, tuple) else [out]
-    assert [o.shape for o in outs] == _expected_shapes(case)
-    if op == "max_pool2d":
-        assert outs[0].dtype == np.float64 and outs[1].dtype == np.int64
-    else:
-        assert all(o.dtype == np.float64 for o in outs)
+    # the same call with an empty batch (SPEC-7): N = 0 in x and dy, never in w or b
+    empty = Case(op, {k: v if k in ("w", "b") else v[:0] for k, v in case.arrays.items()}, case.params)
+    for c in (case, empty):
+        out = c.call(getattr(ref, op))
+        outs = list(out) if isinstance(out, tuple) else [out]
+        assert [o.shape for o in outs] == _expected_shapes(c)
+        if op == "max_pool2d":
+            assert outs[0].dtype == np.float64 and outs[1].dtype == np.int64
+        else:
+            assert all(o.dtype == np.float64 for o in outs)
 
 
 @pytest.mark.clause("POOL-1")

@@ -9,8 +9,13 @@ from hypothesis import strategies as st
 
 import reference as ref
 from conformance.ops import OPS
-from conformance.strategies.conv import (avg_pool2d_cases, data, max_pool2d_cases, pool_backward_cases,
-                                         special_values)
+from conformance.strategies.conv import (
+    avg_pool2d_cases,
+    data,
+    max_pool2d_cases,
+    pool_backward_cases,
+    special_values,
+)
 from conformance.tolerance import compare
 from reference.pooling import avg_pool2d_definitional, max_pool2d_definitional
 
@@ -249,7 +254,8 @@ def test_a_ceil_mode_window_past_the_input_is_clipped_without_padding(count_incl
     # x (2, 3, 6, 4), kernel 3, stride 2, padding 0, ceil_mode: the last row window covers rows
     # 4, 5 and one row outside; the last column window columns 2, 3 and one outside: the divisor
     # counts 2 rows / 2 columns there, so the mean of ones is 1 (full-kernel-divisor gives 6/9)
-    y = ref.avg_pool2d(np.ones((2, 3, 6, 4)), 3, stride=2, ceil_mode=True, count_include_pad=count_include_pad)
+    y = ref.avg_pool2d(np.ones((2, 3, 6, 4)), 3, stride=2, ceil_mode=True,
+                       count_include_pad=count_include_pad)
     np.testing.assert_array_equal(y, np.ones((2, 3, 3, 2)))
 
 
@@ -259,7 +265,8 @@ def test_avg_pool2d_windows_wholly_in_padding():
     x = np.ones((2, 2, 1, 1))
     centre = np.zeros((3, 3))
     centre[1, 1] = 1
-    np.testing.assert_array_equal(ref.avg_pool2d(x, 1, stride=1, padding=1), np.broadcast_to(centre, (2, 2, 3, 3)))
+    np.testing.assert_array_equal(ref.avg_pool2d(x, 1, stride=1, padding=1),
+                                  np.broadcast_to(centre, (2, 2, 3, 3)))
     y = ref.avg_pool2d(x, 1, stride=1, padding=1, count_include_pad=False)
     assert np.isnan(y[:, :, 0]).all() and np.isnan(y[:, :, :, 2]).all() and np.all(y[:, :, 1, 1] == 1)
     y = ref.avg_pool2d(x, 1, stride=1, padding=1, count_include_pad=False, divisor_override=3)

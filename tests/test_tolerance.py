@@ -33,11 +33,12 @@ def _float32_conv2d(case):
     for gi in range(g):
         cols = ref.im2col(x[:, gi * cg:(gi + 1) * cg], w.shape[2:], **p).astype(np.float32)  # exact copies
         wm = w[gi * mg:(gi + 1) * mg].reshape(mg, -1)
-        acc = np.zeros((cols.shape[0], mg), np.float32) if b is None else np.tile(b[gi * mg:(gi + 1) * mg], (cols.shape[0], 1))
+        acc = (np.zeros((cols.shape[0], mg), np.float32) if b is None
+               else np.tile(b[gi * mg:(gi + 1) * mg], (cols.shape[0], 1)))  # bias first
         for k in range(cols.shape[1]):
             acc = acc + cols[:, k:k + 1] * wm[None, :, k]  # float32 * float32 -> float32
         parts.append(acc)
-    arrays64 = {k: v.astype(np.float64) for k, v in arrays32.items()}  # exact: the inputs as the target got them
+    arrays64 = {k: v.astype(np.float64) for k, v in arrays32.items()}  # the inputs as the target got them
     (_, want, scale, terms), = OPS["conv2d"].measure(Case("conv2d", arrays64, case.params))
     n, _, oh, ow = want.shape
     got = np.concatenate(parts, axis=1).reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
@@ -234,7 +235,8 @@ def test_indices_may_come_back_in_any_integer_dtype(dtype):
 def test_exact_outputs_match_nan_and_inf_by_position():
     want = np.array([np.nan, -np.inf, 1.0, np.inf])
     assert compare(want, want.copy()).ok
-    for got in ([0.0, -np.inf, 1.0, np.inf], [np.nan, np.inf, 1.0, np.inf], [np.nan, -np.inf, np.nan, np.inf]):
+    for got in ([0.0, -np.inf, 1.0, np.inf], [np.nan, np.inf, 1.0, np.inf],
+                [np.nan, -np.inf, np.nan, np.inf]):
         assert not compare(want, np.array(got)).ok
 
 
@@ -328,7 +330,8 @@ def _op_table_cases():
                {"stride": (2, 1), "padding": 1, "dilation": 1, "groups": 2}), \
         {"dx": 3 * 2 * 3, "dw": 2 * 3 * 6, "db": 2 * 3 * 6}
     yield Case("conv_transpose2d", {"x": r((2, 4, 3, 3)), "w": r((4, 5, 2, 3)), "b": r(10)},
-               {"stride": 2, "padding": 1, "output_padding": 1, "dilation": 1, "groups": 2}), {"y": 2 * 2 * 3 + 1}
+               {"stride": 2, "padding": 1, "output_padding": 1, "dilation": 1, "groups": 2}), \
+        {"y": 2 * 2 * 3 + 1}
     yield Case("avg_pool2d", {"x": r((2, 3, 6, 6))},
                {"kernel_size": (2, 3), "stride": None, "padding": 1, "ceil_mode": True,
                 "count_include_pad": False, "divisor_override": None}), {"y": 2 * 3}
@@ -353,7 +356,7 @@ def test_the_op_table_measures_each_output_with_the_tol_2_term_count_and_scale(c
     abs_out = fn(*abs_arrays, **params)
     abs_out = list(abs_out) if isinstance(abs_out, tuple) else [abs_out]
     abs_out += [None] * (len(measured) - len(abs_out))
-    for (name, _, scale, n), (want_name, want_n), a in zip(measured, terms.items(), abs_out):
+    for (name, _, scale, n), want_n, a in zip(measured, terms.values(), abs_out, strict=True):
         assert n == want_n or want_n is None, (name, n, want_n)
         if want_n is None:  # exact outputs (TOL-4) carry no scale
             assert scale is None, name

@@ -219,3 +219,50 @@ def plane_indices(flat: Any, x_shape: tuple[int, ...], *, per_image: bool = Fals
     image = np.zeros((n, 1), np.int64) if per_image else np.arange(n, dtype=np.int64)[:, None] * c
     planes = image + np.arange(c, dtype=np.int64)[None, :]
     return np.asarray(flat, dtype=np.int64) - (planes * (h * w)).reshape(n, c, 1, 1)
+
+
+# --- NonMaxSuppression (detection, issue 4) ----------------------------------------------------
+
+@dataclass(frozen=True)
+class NmsModel:
+    """A one-node ``NonMaxSuppression`` model (the operator of opset 11, unchanged through 22).
+
+    Inputs, all graph inputs: ``boxes`` float [1, N, 4], ``scores`` float [1, C, N],
+    ``max_output_boxes_per_class`` int64 scalar, ``iou_threshold`` float scalar and, when
+    ``score_threshold`` is set, ``score_threshold`` float scalar (left out otherwise: ONNX then
+    keeps every score). N and C are symbolic, so one model serves every case of a kind. Output
+    ``selected_indices`` int64 [K, 3] of (batch, class, box). ``center_point_box`` 0 reads a box as
+    two diagonal corners ``[y1, x1, y2, x2]`` (the spec's ``yxyx``), 1 as ``[x_center, y_center,
+    width, height]`` (``cxcywh``). The operator is defined for float only, hence ``dtype``.
+    Hashable: it is the cache key of compiled sessions, like :class:`NodeModel`.
+    """
+
+    center_point_box: int
+    score_threshold: bool
+    op_type: str = "NonMaxSuppression"
+    dtype: str = "float32"
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return ("boxes", "scores", "max_output_boxes_per_class", "iou_threshold") + \
+            (("score_threshold",) if self.score_threshold else ())
+
+    def build(self) -> Any:
+        import onnx
+        from onnx import TensorProto, helper
+
+        f = TensorProto.FLOAT
+        inputs = [helper.make_tensor_value_info("boxes", f, [1, "N", 4]),
+                  helper.make_tensor_value_info("scores", f, [1, "C", "N"]),
+                  helper.make_tensor_value_info("max_output_boxes_per_class", TensorProto.INT64, []),
+                  helper.make_tensor_value_info("iou_threshold", f, [])]
+        if self.score_threshold:
+            inputs.append(helper.make_tensor_value_info("score_threshold", f, []))
+        node = helper.make_node("NonMaxSuppression", list(self.input_names), ["selected_indices"],
+                                center_point_box=int(self.center_point_box))
+        out = helper.make_tensor_value_info("selected_indices", TensorProto.INT64, [None, 3])
+        graph = helper.make_graph([node], "cnnspec_NonMaxSuppression", inputs, [out])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                                  ir_version=IR_VERSION, producer_name="cnnspec")
+        onnx.checker.check_model(model, full_check=True)
+        return model

@@ -209,6 +209,70 @@ class OnnxRuntimeTarget(Target):
                                  divisor_override=divisor_override)
         return self._run(spec, {"x": x})[0]
 
+    # --- detection (NMS-*: issue 4) -----------------------------------------------------------
+    #
+    # NonMaxSuppression (om.NmsModel) is defined for float only: float32 runs; other dtypes are
+    # Unsupported. Boxes: fmt "cxcywh" -> center_point_box=1 with the boxes as given; any other fmt
+    # -> center_point_box=0 with yxyx corners (_box_formats.to_format: a column swap from xyxy; xywh
+    # only where the corners are exact in float32). max_output None -> max_output_boxes_per_class = N
+    # (ONNX's 0 means none, as the spec's max_output=0, NMS-6); score_threshold None -> the input is
+    # left out, else it is the largest float32 <= the threshold (the strict test of NMS-5, exactly);
+    # iou_threshold goes through as float32. ONNX has no IoU operator and no Soft-NMS: box_iou and
+    # soft_nms are not implemented.
+    # batched_nms uses the classes axis: scores (1, C, N) hold each box's score in its class's row
+    # (distinct labels in ascending order, a change of notation) and -inf in the others; without a
+    # score threshold the adapter passes -inf, which keeps every real score but no -inf entry, so a
+    # case whose own scores include -inf has no ONNX spelling (Unsupported). ONNX lists the triples
+    # class by class; they are put in NMS-2 order across classes (_box_formats.rank_sort), the
+    # comparison NMS-BATCH-3 prescribes for ONNX.
+
+    def _nms_boxes(self, boxes: Any, fmt: str) -> tuple[int, np.ndarray]:
+        from ._box_formats import to_format
+
+        if self.dtype != "float32":
+            raise Unsupported(f"ONNX NonMaxSuppression takes float (float32) boxes and scores only, not {self.dtype}")
+        if fmt == "cxcywh":
+            return 1, np.ascontiguousarray(boxes, dtype=np.float32)
+        return 0, to_format(boxes, fmt, "yxyx", np.float32)
+
+    def _nms_select(self, cpb: int, b: np.ndarray, table: np.ndarray, iou_threshold: Any,
+                    score_threshold: Any, limit: int) -> np.ndarray:
+        from ._box_formats import down32
+
+        spec = om.NmsModel(cpb, score_threshold is not None)
+        feeds = {"boxes": b.reshape(1, -1, 4), "scores": table[None],
+                 "max_output_boxes_per_class": np.array(limit, dtype=np.int64),
+                 "iou_threshold": np.array(iou_threshold, dtype=np.float32)}
+        if score_threshold is not None:
+            feeds["score_threshold"] = np.array(down32(float(score_threshold)), dtype=np.float32)
+        return self._session(spec).run(["selected_indices"], feeds)[0]
+
+    def nms(self, boxes, scores, iou_threshold, *, score_threshold=None, max_output=None, fmt="xyxy"):
+        cpb, b = self._nms_boxes(boxes, fmt)
+        s = np.ascontiguousarray(scores, dtype=np.float32)
+        limit = b.shape[0] if max_output is None else int(max_output)
+        sel = self._nms_select(cpb, b, s[None], iou_threshold, score_threshold, limit)
+        return np.ascontiguousarray(sel[:, 2], dtype=np.int64)
+
+    def batched_nms(self, boxes, scores, classes, iou_threshold, *, score_threshold=None,
+                    max_output_per_class=None, fmt="xyxy"):
+        from ._box_formats import class_slots, rank_sort
+
+        cpb, b = self._nms_boxes(boxes, fmt)
+        s = np.ascontiguousarray(scores, dtype=np.float32)
+        if score_threshold is None:
+            if np.isneginf(s).any():
+                raise Unsupported("a -inf score with no score threshold: the classes axis needs -inf in the "
+                                  "other classes' rows and a -inf threshold to drop them, which drops it too")
+            score_threshold = -np.inf
+        labels, slot = class_slots(classes)
+        n = b.shape[0]
+        table = np.full((max(labels.size, 1), n), -np.inf, dtype=np.float32)
+        table[slot, np.arange(n)] = s
+        limit = n if max_output_per_class is None else int(max_output_per_class)
+        sel = self._nms_select(cpb, b, table, iou_threshold, score_threshold, limit)
+        return rank_sort(sel[:, 2], s)
+
 
 def _check_pool_pads(kernel_size: Any, padding: Any) -> None:
     """onnxruntime's pooling kernels enforce ``pads < kernel_shape`` on every side (pool_attributes.h:

@@ -50,6 +50,34 @@ tests/test_target_opencv.py; the runner reports them as failures):
 * Conv turns NaN and +∞ outputs into +FLT_MAX (TOL-5).
 * an empty batch (N = 0): Conv kills the process with SIGFPE (the runner reports a crash), and
   ConvTranspose, MaxPool and AveragePool return no array (None) instead of shape (0, C, OH, OW).
+
+Augmentation ops (AUG-*, spec/augmentation.md), added for issue 7. Each (n, c) plane of the
+NCHW batch is one single-channel ``cv2`` image (float32 in a float32 run, uint8 for the
+``*_uint8`` ops, whose arrays the runner sends unchanged); parameters are passed the way
+OpenCV's documentation and tutorials pass them, not converted to the spec's conventions:
+
+* ``rotate``    -> ``cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, 1.0)`` (the
+  centre as the OpenCV-Python tutorial writes it, angle counter-clockwise in degrees) then
+  ``cv2.warpAffine(plane, M, (w, h), flags, borderMode, borderValue)``.
+* ``translate`` -> ``warpAffine`` with ``[[1, 0, tx], [0, 1, ty]]``.
+* ``zoom``      -> ``getRotationMatrix2D(centre, 0, f)`` for one factor; a pair ``(f_x, f_y)``
+  -> the matrix ``[[f_x, 0, (1 - f_x) c_x], [0, f_y, (1 - f_y) c_y]]`` about the same centre.
+* ``shear``     -> ``[[1, tan(angle), -tan(angle) c_y], [0, 1, 0]]`` about that centre.
+* ``affine``    -> ``warpAffine(plane, matrix[:2])``: the spec's matrix as it is, which OpenCV
+  reads in its frame with pixel centres at integers (AUG-3 ``integer-centres``).
+* interpolation ``nearest`` / ``bilinear`` -> ``INTER_NEAREST`` / ``INTER_LINEAR``; fill mode
+  ``constant`` / ``nearest`` / ``reflect`` / ``wrap`` -> ``BORDER_CONSTANT`` (``borderValue``
+  = fill_value) / ``BORDER_REPLICATE`` / ``BORDER_REFLECT`` (``fedcba|abcdefgh``, the spec's
+  half-sample reflect; ``BORDER_REFLECT_101`` would be the ``reflect-101`` variant) /
+  ``BORDER_WRAP``.
+* ``hflip`` / ``vflip`` -> ``cv2.flip(plane, 1)`` / ``cv2.flip(plane, 0)``.
+* ``adjust_brightness`` -> ``cv2.multiply(plane, factor)`` (saturating for uint8, like the
+  tutorials' ``convertScaleAbs(alpha=factor)``, which for a non-negative factor on uint8 is
+  the same operation).
+* ``channel_shift`` -> ``cv2.add(plane, offset[c])``, the offset a Scalar as users pass it.
+  (A 4x1 plane goes to both as 1x4: the binding would read a 4x1 array as a Scalar.)
+* rescale and the standardisations: OpenCV has no such function (not implemented).
+* ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
 """
 
 from __future__ import annotations
@@ -61,11 +89,13 @@ import numpy as np
 
 from . import Target, Unsupported
 from . import _onnx_models as om
+from ..ops_augmentation import uint8_aliases
 
 #: How many imported networks one worker keeps.
 CACHE_SIZE = 64
 
 
+@uint8_aliases
 class OpenCVTarget(Target):
     name = "opencv"
     requires = ("cv2", "onnx")
@@ -146,6 +176,182 @@ class OpenCVTarget(Target):
                                  ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                                  divisor_override=divisor_override)
         return self._run(spec, {"x": x})[0]
+
+    # --- augmentation (AUG-*) ------------------------------------------------------------------
+
+    _INTER = {"nearest": "INTER_NEAREST", "bilinear": "INTER_LINEAR"}
+    _BORDER = {"constant": "BORDER_CONSTANT", "nearest": "BORDER_REPLICATE", "reflect": "BORDER_REFLECT",
+               "wrap": "BORDER_WRAP"}
+
+    @staticmethod
+    def _planes(x: Any, fn: Any, layout: str = "NCHW") -> np.ndarray:
+        """``fn`` on every (n, c) plane of an NCHW batch, as OpenCV images."""
+        if layout != "NCHW":
+            raise Unsupported("the adapter maps NCHW batches only")
+        x = np.ascontiguousarray(x)
+        out = [[fn(np.ascontiguousarray(x[n, c])) for c in range(x.shape[1])] for n in range(x.shape[0])]
+        return np.ascontiguousarray(np.array(out, dtype=x.dtype).reshape(x.shape))
+
+    def _warp(self, x, m, interpolation="bilinear", fill_mode="constant", fill_value=0.0, layout="NCHW"):
+        import cv2
+
+        flags = getattr(cv2, self._INTER[interpolation])
+        border = getattr(cv2, self._BORDER[fill_mode])
+        h, w = x.shape[2], x.shape[3]
+        m = np.asarray(m, dtype=np.float64)[:2]
+        return self._planes(x, lambda p: cv2.warpAffine(p, m, (w, h), flags=flags, borderMode=border,
+                                                        borderValue=float(fill_value)), layout)
+
+    @staticmethod
+    def _centre(x) -> tuple[float, float]:
+        return ((x.shape[3] - 1) / 2, (x.shape[2] - 1) / 2)
+
+    def rotate(self, x, angle, **kw):
+        import cv2
+
+        return self._warp(x, cv2.getRotationMatrix2D(self._centre(x), float(angle), 1.0), **kw)
+
+    def translate(self, x, tx, ty, **kw):
+        return self._warp(x, [[1.0, 0.0, float(tx)], [0.0, 1.0, float(ty)]], **kw)
+
+    def zoom(self, x, factor, **kw):
+        import cv2
+
+        cx, cy = self._centre(x)
+        if isinstance(factor, (tuple, list)):
+            fx, fy = (float(f) for f in factor)
+            m = [[fx, 0.0, (1 - fx) * cx], [0.0, fy, (1 - fy) * cy]]
+        else:
+            m = cv2.getRotationMatrix2D((cx, cy), 0.0, float(factor))
+        return self._warp(x, m, **kw)
+
+    def shear(self, x, angle, **kw):
+        import math
+
+        t = math.tan(math.radians(float(angle)))
+        _, cy = self._centre(x)
+        return self._warp(x, [[1.0, t, -t * cy], [0.0, 1.0, 0.0]], **kw)
+
+    def affine(self, x, matrix, **kw):
+        return self._warp(x, matrix, **kw)
+
+    def hflip(self, x, layout="NCHW"):
+        import cv2
+
+        return self._planes(x, lambda p: cv2.flip(p, 1), layout)
+
+    def vflip(self, x, layout="NCHW"):
+        import cv2
+
+        return self._planes(x, lambda p: cv2.flip(p, 0), layout)
+
+    @staticmethod
+    def _elementwise(fn: Any) -> Any:
+        """``fn`` on a plane; a 4x1 plane goes as 1x4, since OpenCV's Python binding reads a 4x1
+        array as a Scalar (and then refuses "scalar op scalar"): the same elements either way."""
+        def call(p):
+            return fn(p.reshape(1, 4)).reshape(4, 1) if p.shape == (4, 1) else fn(p)
+        return call
+
+    def adjust_brightness(self, x, factor, layout="NCHW"):
+        import cv2
+
+        return self._planes(x, self._elementwise(lambda p: cv2.multiply(p, float(factor))), layout)
+
+    def channel_shift(self, x, offset, layout="NCHW"):
+        import cv2
+
+        if layout != "NCHW":
+            raise Unsupported("the adapter maps NCHW batches only")
+        off = np.broadcast_to(np.asarray(offset, dtype=np.float64), (x.shape[1],))
+        out = np.empty_like(x)
+        for n in range(x.shape[0]):
+            for c in range(x.shape[1]):
+                add = self._elementwise(lambda p: cv2.add(p, float(off[c])))
+                out[n, c] = add(np.ascontiguousarray(x[n, c]))
+        return out
+
+    # --- detection (NMS-*: issue 4) --------------------------------------------------------------
+    #
+    # cv2.dnn.NMSBoxes / NMSBoxesBatched / softNMSBoxes take (x, y, w, h) rectangles ("xywh"): the
+    # case's boxes are converted by _box_formats.to_format in float64 (Rect2d holds doubles; from xyxy
+    # it is a subtraction, Unsupported where it would round). Scores are float32 (runs are float32).
+    # Parameters are mapped by the functions' documentation:
+    # - score_threshold: OpenCV asserts score_threshold >= 0 and keeps scores > it; a threshold >= 0
+    #   goes through as the largest float32 <= it; None -> 0.0 when every score is > 0 (the same
+    #   candidates), else Unsupported; a negative threshold is Unsupported.
+    # - max_output -> top_k ("if > 0, keep at most top_k picked indices"); None -> 0 (no limit);
+    #   max_output = 0 has no spelling (top_k = 0 means no limit): Unsupported. eta = 1 (no adaptive
+    #   threshold); nms_threshold = iou_threshold.
+    # - batched_nms -> NMSBoxesBatched(class_ids=classes); its top_k counts all classes together, so
+    #   max_output_per_class is Unsupported unless it is >= N (no limit at all).
+    # - soft_nms -> softNMSBoxes, which takes integer Rect boxes only: a case whose xywh numbers are
+    #   not all int32 integers is Unsupported; gaussian / linear -> SOFT_NMSMETHOD_SOFTNMS_GAUSSIAN /
+    #   _LINEAR, sigma as given, top_k = 0.
+    # OpenCV has no box IoU function in Python: box_iou is not implemented.
+
+    @staticmethod
+    def _nms_threshold(scores: np.ndarray, score_threshold: Any) -> float:
+        from ._box_formats import down32
+
+        if score_threshold is None:
+            if scores.size and not (scores > 0).all():
+                raise Unsupported("no score threshold with a score <= 0: cv2.dnn NMS requires score_threshold "
+                                  ">= 0 and keeps only scores above it")
+            return 0.0
+        if score_threshold < 0:
+            raise Unsupported(f"score_threshold={score_threshold!r}: cv2.dnn NMS asserts score_threshold >= 0")
+        return down32(float(score_threshold))
+
+    def _nms_rects(self, boxes: Any, fmt: str) -> list[tuple[float, ...]]:
+        from ._box_formats import to_format
+
+        if self.dtype != "float32":
+            raise Unsupported(f"cv2.dnn NMS takes float32 scores; the opencv target runs float32 only, not {self.dtype}")
+        return [tuple(r) for r in to_format(boxes, fmt, "xywh", np.float64).tolist()]
+
+    def nms(self, boxes, scores, iou_threshold, *, score_threshold=None, max_output=None, fmt="xyxy"):
+        import cv2
+
+        rects = self._nms_rects(boxes, fmt)
+        s = np.asarray(scores, dtype=np.float32)
+        if max_output == 0:
+            raise Unsupported("max_output=0: NMSBoxes's top_k = 0 means no limit")
+        top_k = 0 if max_output is None else int(max_output)
+        out = cv2.dnn.NMSBoxes(rects, s.tolist(), self._nms_threshold(s, score_threshold), float(iou_threshold),
+                               1.0, top_k)
+        return np.asarray(out, dtype=np.int64).reshape(-1)
+
+    def batched_nms(self, boxes, scores, classes, iou_threshold, *, score_threshold=None,
+                    max_output_per_class=None, fmt="xyxy"):
+        import cv2
+
+        rects = self._nms_rects(boxes, fmt)
+        s = np.asarray(scores, dtype=np.float32)
+        if max_output_per_class is not None and max_output_per_class < len(rects):
+            raise Unsupported("max_output_per_class: NMSBoxesBatched's top_k limits all classes together")
+        ids = np.asarray(classes, dtype=np.int64)
+        if ids.size and (ids.min() < -2**31 or ids.max() >= 2**31):
+            raise Unsupported("class ids beyond int32")
+        out = cv2.dnn.NMSBoxesBatched(rects, s.tolist(), ids.astype(np.int32).tolist(),
+                                      self._nms_threshold(s, score_threshold), float(iou_threshold), 1.0, 0)
+        return np.asarray(out, dtype=np.int64).reshape(-1)
+
+    def soft_nms(self, boxes, scores, *, sigma=0.5, iou_threshold=0.3, score_threshold=0.001,
+                 method="gaussian", fmt="xyxy"):
+        import cv2
+
+        rects = np.asarray(self._nms_rects(boxes, fmt), dtype=np.float64).reshape(-1, 4)
+        if not (np.all(rects == np.round(rects)) and np.all(np.abs(rects) < 2**31)):
+            raise Unsupported("cv2.dnn.softNMSBoxes takes integer (x, y, w, h) rectangles only")
+        s = np.asarray(scores, dtype=np.float32)
+        kind = {"gaussian": cv2.dnn.SOFT_NMSMETHOD_SOFTNMS_GAUSSIAN,
+                "linear": cv2.dnn.SOFT_NMSMETHOD_SOFTNMS_LINEAR}[method]
+        new_scores, idx = cv2.dnn.softNMSBoxes([tuple(int(v) for v in r) for r in rects], s.tolist(),
+                                               self._nms_threshold(s, score_threshold), float(iou_threshold),
+                                               0, float(sigma), kind)
+        return (np.asarray(idx, dtype=np.int64).reshape(-1),
+                np.asarray(new_scores, dtype=np.float32).reshape(-1))
 
 
 TARGET = OpenCVTarget

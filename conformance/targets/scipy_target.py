@@ -28,6 +28,35 @@ diagnoses that as the CONV-1 variant ``flipped-kernel``.
 
 Special values: the ``"fill"`` boundary multiplies the fill value into the sum, so an
 infinite weight over a padded position gives NaN (0 · inf), as CONV-1 and SPEC-6 require.
+
+Augmentation ops (AUG-*, spec/augmentation.md; added for issue 7) go through
+``scipy.ndimage``, one (n, c) plane at a time (float64 or float32 as the run says; uint8 for
+the ``*_uint8`` ops, whose ``output`` dtype SciPy then keeps). Parameters are passed as
+SciPy's documentation describes them, not converted to the spec's conventions:
+
+* ``rotate``    -> ``ndimage.rotate(plane, angle, reshape=False, order, mode, cval)``: degrees,
+  about the array centre.
+* ``translate`` -> ``ndimage.shift(plane, (ty, tx), order, mode, cval)`` (axis order: rows first).
+* ``zoom``      -> ``ndimage.affine_transform(plane, [1/f_y, 1/f_x], offset)`` about the array
+  centre ``c = ((H-1)/2, (W-1)/2)``, ``offset = c - c/f``: affine_transform's matrix maps output
+  coordinates to input ones, so a magnification by f is 1/f there, as its documentation says
+  (``ndimage.zoom`` itself changes the array's size).
+* ``shear``     -> ``affine_transform(plane, [[1, 0], [-tan φ, 1]], offset=(0, tan φ · c_y))`` in
+  (row, column) order: each output column reads the input ``tan φ · (row - c_y)`` to its left.
+* ``affine``    -> ``affine_transform(plane, matrix)`` with the spec's 3x3 matrix as it is, which
+  SciPy reads as an output-to-input map (AUG-4 ``inverse-matrix``) of (row, column) coordinates
+  (``yx-order``) in a frame with pixel centres at integers (AUG-3 ``integer-centres``).
+* interpolation ``nearest`` / ``bilinear`` -> ``order=0`` / ``order=1`` (``prefilter`` is
+  irrelevant below order 2); fill mode ``constant`` / ``nearest`` / ``reflect`` / ``wrap`` ->
+  ``mode="constant"`` (``cval`` = fill_value; SciPy's default) / ``"nearest"`` / ``"reflect"``
+  / ``"grid-wrap"``. SciPy's ``"constant"`` is the spec's ``constant-outside-centres`` (its
+  ``"grid-constant"`` would be AUG-7) and its ``"reflect"`` is the spec's half-sample reflect
+  (``"mirror"`` would be ``reflect-101``); the runner reports what SciPy does with them. Periodic
+  extension is ``"grid-wrap"``, the mode SciPy documents as wrapping: its legacy ``"wrap"`` makes
+  the first and last samples overlap (period n - 1 for interpolation), which is no convention
+  of the spec's, and would only blur the diagnosis of the others.
+* flips and the photometric ops: SciPy has none (not implemented).
+* ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
 """
 
 from __future__ import annotations
@@ -37,6 +66,7 @@ from typing import Any
 import numpy as np
 
 from . import Target, Unsupported
+from ..ops_augmentation import uint8_aliases
 
 _MODES = ("valid", "same", "full")
 
@@ -94,6 +124,7 @@ def _choose_mode(hw: tuple[int, int], k: tuple[int, int], s: tuple[int, int],
                       f"'valid', 'same', 'full' (SciPy has no arbitrary padding)")
 
 
+@uint8_aliases
 class SciPyTarget(Target):
     name = "scipy"
     requires = ("scipy",)
@@ -140,6 +171,67 @@ class SciPyTarget(Target):
                         acc = acc + dt.type(b[o])
                     y[i, o] = acc  # a shape mismatch here would be a mapping bug: it raises
         return y
+
+    # --- augmentation (AUG-*) ------------------------------------------------------------------
+
+    _ORDER = {"nearest": 0, "bilinear": 1}
+    _MODE = {"constant": "constant", "nearest": "nearest", "reflect": "reflect", "wrap": "grid-wrap"}
+
+    @staticmethod
+    def _planes(x: Any, fn: Any, layout: str = "NCHW") -> np.ndarray:
+        if layout != "NCHW":
+            raise Unsupported("the adapter maps NCHW batches only")
+        out = np.empty_like(x)
+        for n in range(x.shape[0]):
+            for c in range(x.shape[1]):
+                out[n, c] = fn(np.ascontiguousarray(x[n, c]))
+        return out
+
+    def _sampling(self, interpolation: str, fill_mode: str, fill_value: float) -> dict[str, Any]:
+        return {"order": self._ORDER[interpolation], "mode": self._MODE[fill_mode], "cval": float(fill_value)}
+
+    def rotate(self, x, angle, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+               layout="NCHW"):
+        from scipy import ndimage
+
+        kw = self._sampling(interpolation, fill_mode, fill_value)
+        return self._planes(x, lambda p: ndimage.rotate(p, float(angle), reshape=False, **kw), layout)
+
+    def translate(self, x, tx, ty, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+                  layout="NCHW"):
+        from scipy import ndimage
+
+        kw = self._sampling(interpolation, fill_mode, fill_value)
+        return self._planes(x, lambda p: ndimage.shift(p, (float(ty), float(tx)), **kw), layout)
+
+    def _transform(self, x, matrix, offset, interpolation, fill_mode, fill_value, layout):
+        from scipy import ndimage
+
+        kw = self._sampling(interpolation, fill_mode, fill_value)
+        return self._planes(x, lambda p: ndimage.affine_transform(p, matrix, offset=offset, **kw), layout)
+
+    def zoom(self, x, factor, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+             layout="NCHW"):
+        fx, fy = (float(factor[0]), float(factor[1])) if isinstance(factor, (tuple, list)) else (float(factor),) * 2
+        c = np.array([(x.shape[2] - 1) / 2, (x.shape[3] - 1) / 2])
+        m = np.array([1 / fy, 1 / fx])
+        return self._transform(x, m, c - m * c, interpolation, fill_mode, fill_value, layout)
+
+    def shear(self, x, angle, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+              layout="NCHW"):
+        import math
+
+        t = math.tan(math.radians(float(angle)))
+        cy = (x.shape[2] - 1) / 2
+        m = np.array([[1.0, 0.0], [-t, 1.0]])
+        return self._transform(x, m, np.array([0.0, t * cy]), interpolation, fill_mode, fill_value, layout)
+
+    def affine(self, x, matrix, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+               layout="NCHW"):
+        m = np.asarray(matrix, dtype=np.float64)
+        if m.shape == (2, 3):
+            m = np.vstack([m, [0.0, 0.0, 1.0]])
+        return self._transform(x, m, 0.0, interpolation, fill_mode, fill_value, layout)
 
 
 TARGET = SciPyTarget

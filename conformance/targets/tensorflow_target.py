@@ -74,6 +74,46 @@ tests/test_target_tensorflow.py:
   input's shape (N = 0, C channels) instead of (0, M, OH, OW); float64 and float16 are right.
 - POOL-1 / SPEC-7: ``tf.nn.max_pool_with_argmax`` rejects an empty batch ("tensor_in must
   not be empty"); it propagates as a failure, not Unsupported, because the spec requires N = 0.
+
+Augmentation ops (AUG-*, spec/augmentation.md; added for issue 7), in NHWC like the rest.
+Parameters are passed as TensorFlow's and Keras' documentation describes them, not converted
+to the spec's conventions; the Keras preprocessing layers draw their parameters at random,
+so each is pinned with a degenerate range ``(v, v)`` and called with ``training=True``:
+
+- ``rotate``    -> ``keras.layers.RandomRotation(factor=(a, a))`` with ``a = angle / 360`` (Keras
+  takes fractions of a full turn, positive = counter-clockwise), ``fill_mode``,
+  ``interpolation``, ``fill_value`` passed through.
+- ``translate`` -> ``keras.layers.RandomTranslation(height_factor=(ty/H, ty/H),
+  width_factor=(tx/W, tx/W))``: fractions of the size, positive = down / right. A shift
+  beyond the image size (|factor| > 1) is refused by Keras -> Unsupported.
+- ``zoom``      -> ``keras.layers.RandomZoom(height_factor=(f_y - 1, f_y - 1),
+  width_factor=(f_x - 1, f_x - 1))``: Keras' "zoom by (f - 1)·100 %", which its documentation
+  says zooms *out* for a positive value; factors above 2 are outside Keras' range
+  (factor - 1 in (-1, 1]) -> Unsupported.
+- ``shear``     -> Unsupported: ``keras.layers.RandomShear`` negates its drawn factor at random
+  (a coin per image), so no parameter pins it; it also takes a shear factor about the
+  top-left corner.
+- ``affine``    -> ``tf.raw_ops.ImageProjectiveTransformV3`` (what the Keras layers call) with
+  the spec's matrix as it is, as the 8-vector ``[a, b, t_x, d, e, t_y, 0, 0]`` (float32, as the
+  op requires); TensorFlow documents that vector as the map from output to input points in a
+  frame with pixel centres at integers, which the runner diagnoses (AUG-4 ``inverse-matrix``,
+  AUG-3 ``integer-centres``). interpolation -> ``"NEAREST"`` / ``"BILINEAR"``, fill_mode ->
+  ``"CONSTANT"`` / ``"NEAREST"`` / ``"REFLECT"`` / ``"WRAP"``.
+- ``hflip`` / ``vflip`` -> ``tf.image.flip_left_right`` / ``tf.image.flip_up_down``.
+- ``adjust_brightness`` -> ``tf.image.adjust_brightness(image, delta=factor)``: TensorFlow's
+  brightness adds its delta (AUG-18 ``additive-brightness``), in the [0, 1] scale for uint8.
+- ``channel_shift``: no TensorFlow function (not implemented).
+- ``rescale`` -> ``keras.layers.Rescaling(scale, offset)``.
+- ``featurewise_fit`` -> ``keras.layers.Normalization(axis=-1).adapt(images)``, mean and
+  ``sqrt(variance)``.
+- ``featurewise_standardize`` -> ``keras.layers.Normalization(axis=-1, mean=mean,
+  variance=std**2)`` (Keras has no eps argument: it divides by ``max(sqrt(variance),
+  backend.epsilon())``).
+- ``samplewise_standardize`` -> ``tf.image.per_image_standardization`` (AUG-23 ``std-floor``).
+
+Keras layers compute in float32 and return float32 for any input, uint8 included (AUG-2 wants
+uint8 back); what they return is passed on as it is, as are the float32 results of a float64
+run. ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
 """
 
 from __future__ import annotations
@@ -84,6 +124,7 @@ from typing import Any
 import numpy as np
 
 from . import Target, Unsupported
+from ..ops_augmentation import uint8_aliases
 
 # --- parameter forms (SIZE-1, SIZE-2): parsing only, no arithmetic of the ops ---------------------
 
@@ -168,6 +209,7 @@ _UNSUPPORTED_WORDS = ("not supported", "do not yet support", "not implemented", 
                       "could not find device for node", "not yet supported")
 
 
+@uint8_aliases
 class TensorFlowTarget(Target):
     name = "tensorflow"
     requires = ("tensorflow",)
@@ -379,4 +421,256 @@ class TensorFlowTarget(Target):
         return self._out(self._run(fn))
 
 
+    # --- detection (BOX-*, IOU-*, NMS-*: issue 4) ----------------------------------------------------
+    #
+    # tf.image boxes are [y1, x1, y2, x2] ("yxyx"): the case's boxes are converted by
+    # conformance.targets._box_formats.to_format (a column swap from xyxy; other formats only when
+    # the yxyx numbers are exact, else Unsupported). score_threshold is passed as the largest float32
+    # <= it (the spec's strict test, exactly; float16 runs: the largest float16); None passes nothing (TensorFlow's default, -inf).
+    # iou_threshold goes through as it is. TensorFlow has no IoU op: box_iou is not implemented.
+    #
+    # - nms         -> tf.image.non_max_suppression (NonMaxSuppressionV3; float16 / float32 kernels
+    #                  only, other dtypes Unsupported); max_output None -> max_output_size = N.
+    # - batched_nms -> tf.image.combined_non_max_suppression with q = 1 (one box set for every
+    #                  class) and one score column per distinct label (the box's score in its own
+    #                  class's column, -inf in the others, which no threshold keeps); float32 only;
+    #                  clip_boxes=False, max_total_size = N (1 if N = 0). It returns boxes, scores and classes,
+    #                  not indices: each output row is mapped back to the lowest unused input index
+    #                  with the same class, score and box, so among exact duplicates (same class,
+    #                  score and box) the tie rule of NMS-2 is not observable.
+    # - soft_nms    -> tf.image.non_max_suppression_with_scores(soft_nms_sigma=sigma) (Gaussian only;
+    #                  method="linear" Unsupported), max_output_size = N.
+    # TensorFlowPaddedTarget (below) maps nms to tf.image.non_max_suppression_padded instead.
+
+    #: The hard-NMS function nms calls: "non_max_suppression" or "non_max_suppression_padded".
+    nms_function = "non_max_suppression"
+
+    def _nms_dtype(self) -> Any:
+        allowed = ("float16", "float32", "float64") if self.nms_function.endswith("padded") else ("float16", "float32")
+        if self.dtype not in allowed:
+            raise Unsupported(f"tf.image.{self.nms_function} takes {' and '.join(allowed)} boxes, not {self.dtype}")
+        return np.dtype(self.dtype)
+
+    def _nms_score_kw(self, score_threshold: Any, dt: Any = np.float32) -> dict[str, Any]:
+        """score_threshold as the largest number of the scores' dtype <= it: exact in the float32
+        threshold TensorFlow's kernels take, and in the scores' own dtype (padded compares in it)."""
+        from ._box_formats import down
+
+        return {} if score_threshold is None else {"score_threshold": down(float(score_threshold), dt)}
+
+    def nms(self, boxes, scores, iou_threshold, *, score_threshold=None, max_output=None, fmt="xyxy"):
+        from ._box_formats import to_format
+
+        tf = self.tf
+        dt = self._nms_dtype()
+        b = to_format(boxes, fmt, "yxyx", dt)
+        s = np.ascontiguousarray(scores, dtype=dt)
+        size = b.shape[0] if max_output is None else int(max_output)
+        kw = self._nms_score_kw(score_threshold, dt)
+
+        def fn():
+            bt, st = tf.constant(b), tf.constant(s)
+            t = float(iou_threshold)
+            if self.nms_function == "non_max_suppression_padded":
+                idx, valid = tf.image.non_max_suppression_padded(bt, st, size, t, pad_to_max_output_size=True, **kw)
+                return idx.numpy()[: int(valid.numpy())]
+            return tf.image.non_max_suppression(bt, st, size, t, **kw).numpy()
+
+        return np.asarray(self._run(fn), dtype=np.int64)
+
+    def batched_nms(self, boxes, scores, classes, iou_threshold, *, score_threshold=None,
+                    max_output_per_class=None, fmt="xyxy"):
+        from ._box_formats import class_slots, to_format
+
+        tf = self.tf
+        if self.dtype != "float32":
+            raise Unsupported(f"tf.image.combined_non_max_suppression takes float32 only, not {self.dtype}")
+        b = to_format(boxes, fmt, "yxyx", np.float32)
+        s = np.ascontiguousarray(scores, dtype=np.float32)
+        labels, slot = class_slots(classes)
+        n = b.shape[0]
+        table = np.full((n, max(labels.size, 1)), -np.inf, dtype=np.float32)
+        table[np.arange(n), slot] = s
+        # No limit: at most N boxes exist (TensorFlow refuses a limit of 0, which here would mean none).
+        per_class = max(n, 1) if max_output_per_class is None else int(max_output_per_class)
+        kw = self._nms_score_kw(score_threshold)
+
+        def fn():
+            return tf.image.combined_non_max_suppression(
+                tf.constant(b[None, :, None, :]), tf.constant(table[None]), per_class, max(n, 1),
+                iou_threshold=float(iou_threshold), clip_boxes=False, **kw)
+
+        out_b, out_s, out_c, valid = self._run(fn)
+        k = int(valid.numpy()[0])
+        ob, osc, oc = out_b.numpy()[0, :k], out_s.numpy()[0, :k], out_c.numpy()[0, :k]
+        used = np.zeros(n, dtype=bool)
+        picked = []
+        for r in range(k):
+            hit = np.flatnonzero(~used & (slot == int(oc[r])) & (s == osc[r]) & np.all(b == ob[r], axis=1))
+            if hit.size == 0:
+                raise RuntimeError(f"combined_non_max_suppression returned box {ob[r].tolist()}, score {osc[r]}, "
+                                   f"class slot {int(oc[r])}, which matches no unused input")
+            used[hit[0]] = True
+            picked.append(int(hit[0]))
+        return np.array(picked, dtype=np.int64)
+
+    def soft_nms(self, boxes, scores, *, sigma=0.5, iou_threshold=0.3, score_threshold=0.001,
+                 method="gaussian", fmt="xyxy"):
+        from ._box_formats import down, to_format
+
+        tf = self.tf
+        if method != "gaussian":
+            raise Unsupported("tf.image.non_max_suppression_with_scores has the Gaussian decay only "
+                              f"(soft_nms_sigma), not method={method!r}")
+        if self.dtype not in ("float16", "float32"):
+            raise Unsupported(f"tf.image.non_max_suppression_with_scores takes float16 and float32, not {self.dtype}")
+        dt = np.dtype(self.dtype)
+        b = to_format(boxes, fmt, "yxyx", dt)
+        s = np.ascontiguousarray(scores, dtype=dt)
+
+        def fn():
+            idx, sc = tf.image.non_max_suppression_with_scores(
+                tf.constant(b), tf.constant(s), b.shape[0],
+                iou_threshold=float(iou_threshold), score_threshold=down(float(score_threshold), dt),
+                soft_nms_sigma=float(sigma))
+            return idx.numpy(), sc.numpy()
+
+        idx, sc = self._run(fn)
+        return np.asarray(idx, dtype=np.int64), np.asarray(sc, dtype=dt)
+
+    # --- augmentation (AUG-*) ------------------------------------------------------------------
+
+    @staticmethod
+    def _check_layout(layout: str) -> None:
+        if layout != "NCHW":
+            raise Unsupported("the adapter maps NCHW batches only")
+
+    def _image(self, x: np.ndarray) -> Any:
+        """NCHW NumPy -> NHWC tensor of the array's own dtype (float32 / float64 / uint8)."""
+        return self.tf.constant(np.ascontiguousarray(np.transpose(x, (0, 2, 3, 1))))
+
+    @staticmethod
+    def _nchw(t: Any) -> np.ndarray:
+        return np.ascontiguousarray(np.transpose(np.asarray(t), (0, 3, 1, 2)))
+
+    def _layer(self, x: np.ndarray, make: Any, layout: str) -> np.ndarray:
+        """A Keras preprocessing layer, built by ``make()``, applied with ``training=True``."""
+        self._check_layout(layout)
+        try:
+            layer = make()
+        except ValueError as exc:  # a factor outside the layer's documented range
+            raise Unsupported(f"Keras: {str(exc).splitlines()[0][:300]}") from exc
+        return self._nchw(self._run(lambda: layer(self._image(x), training=True)))
+
+    def rotate(self, x, angle, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+               layout="NCHW"):
+        import keras
+
+        a = float(angle) / 360.0
+        return self._layer(x, lambda: keras.layers.RandomRotation(
+            factor=(a, a), fill_mode=fill_mode, interpolation=interpolation,
+            fill_value=float(fill_value)), layout)
+
+    def translate(self, x, tx, ty, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+                  layout="NCHW"):
+        import keras
+
+        h, w = x.shape[2], x.shape[3]
+        fh, fw = float(ty) / h, float(tx) / w
+        return self._layer(x, lambda: keras.layers.RandomTranslation(
+            height_factor=(fh, fh), width_factor=(fw, fw), fill_mode=fill_mode,
+            interpolation=interpolation, fill_value=float(fill_value)), layout)
+
+    def zoom(self, x, factor, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+             layout="NCHW"):
+        import keras
+
+        fx, fy = (float(factor[0]), float(factor[1])) if isinstance(factor, (tuple, list)) else (float(factor),) * 2
+        return self._layer(x, lambda: keras.layers.RandomZoom(
+            height_factor=(fy - 1, fy - 1), width_factor=(fx - 1, fx - 1), fill_mode=fill_mode,
+            interpolation=interpolation, fill_value=float(fill_value)), layout)
+
+    def shear(self, x, angle, **kw):
+        raise Unsupported("keras.layers.RandomShear negates its factor at random (a coin per image): "
+                          "no parameter pins it")
+
+    def affine(self, x, matrix, *, interpolation="bilinear", fill_mode="constant", fill_value=0.0,
+               layout="NCHW"):
+        tf = self.tf
+        self._check_layout(layout)
+        m = np.asarray(matrix, dtype=np.float64)[:2].reshape(-1)
+        transforms = tf.constant(np.concatenate([m, [0.0, 0.0]])[None], dtype=tf.float32)
+
+        def fn():
+            img = self._image(x)
+            return tf.raw_ops.ImageProjectiveTransformV3(
+                images=img, transforms=transforms, output_shape=tf.shape(img)[1:3],
+                fill_value=tf.constant(float(fill_value), tf.float32),
+                interpolation=interpolation.upper(), fill_mode=fill_mode.upper())
+
+        return self._nchw(self._run(fn))
+
+    def hflip(self, x, layout="NCHW"):
+        self._check_layout(layout)
+        return self._nchw(self._run(lambda: self.tf.image.flip_left_right(self._image(x))))
+
+    def vflip(self, x, layout="NCHW"):
+        self._check_layout(layout)
+        return self._nchw(self._run(lambda: self.tf.image.flip_up_down(self._image(x))))
+
+    def adjust_brightness(self, x, factor, layout="NCHW"):
+        self._check_layout(layout)
+        return self._nchw(self._run(lambda: self.tf.image.adjust_brightness(self._image(x), float(factor))))
+
+    def rescale(self, x, scale, *, offset=0.0, layout="NCHW"):
+        import keras
+
+        return self._layer(x, lambda: keras.layers.Rescaling(float(scale), float(offset)), layout)
+
+    def featurewise_fit(self, x, layout="NCHW"):
+        import keras
+
+        self._check_layout(layout)
+        layer = keras.layers.Normalization(axis=-1)
+        self._run(lambda: layer.adapt(self._image(x)))
+        mean = np.asarray(layer.mean).reshape(-1)
+        std = np.sqrt(np.asarray(layer.variance).reshape(-1))
+        return mean, std
+
+    def featurewise_standardize(self, x, mean, std, *, eps=1e-6, layout="NCHW"):
+        import keras
+
+        c = x.shape[1]
+        m = np.broadcast_to(np.asarray(mean, dtype=np.float64), (c,))
+        v = np.square(np.broadcast_to(np.asarray(std, dtype=np.float64), (c,)))
+        if np.ndim(mean) > 1 or np.ndim(std) > 1:
+            raise Unsupported("the adapter maps per-channel statistics only")
+        return self._layer(x, lambda: _Normalize(keras.layers.Normalization(axis=-1, mean=m, variance=v)),
+                           layout)
+
+    def samplewise_standardize(self, x, *, eps=1e-6, layout="NCHW"):
+        self._check_layout(layout)
+        return self._nchw(self._run(lambda: self.tf.image.per_image_standardization(self._image(x))))
+
+
+class _Normalize:
+    """A Normalization layer called like the random layers (it takes no ``training``)."""
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+
+    def __call__(self, images: Any, training: bool = True) -> Any:
+        return self.layer(images)
+
+
 TARGET = TensorFlowTarget
+
+
+class TensorFlowPaddedTarget(TensorFlowTarget):
+    """``tensorflow`` with ``nms`` mapped to ``tf.image.non_max_suppression_padded`` (TensorFlow's
+    tiled NMS built from plain TF ops; float16, float32 and float64). Every other op is the
+    ``tensorflow`` target's. Run it as
+    ``--target conformance.targets.tensorflow_target:TensorFlowPaddedTarget``."""
+
+    name = "tensorflow-padded"
+    nms_function = "non_max_suppression_padded"
