@@ -79,8 +79,9 @@ def _targets() -> int:
         cls = importlib.import_module(module).TARGET
         missing = cls.missing()
         version = "" if missing else cls.installed_version()
-        rows.append([name, "no" if missing else "yes", version,
-                     f"pip install 'cnnspec[{name}]'" if missing else "", ", ".join(cls.devices)])
+        hint = getattr(cls, "install_hint", "") or f"pip install 'cnnspec[{name.split('-')[0]}]'"
+        rows.append([name, "no" if missing else "yes", version, hint if missing else "",
+                     ", ".join(cls.devices)])
     print(tabulate(rows, headers=["target", "installed", "version", "install", "devices"]))
     return 0
 

@@ -62,6 +62,7 @@ not registered.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -69,13 +70,39 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-import reference.boxes as RB
-from reference.nms import (batched_nms, batched_nms_variant, nms, nms_variant, soft_nms,
-                           soft_nms_variant)
 
-from .ops import Expected, OpSpec, register
-from .strategies import boxes as SB
-from .strategies.conv import Case
+def register_variants() -> None:
+    """Add this family's variants to conformance.variants.VARIANTS (idempotent).
+
+    Defined before this module's own imports and called at its end and at the end of
+    conformance.variants, so either module may be imported first. This module never
+    imports conformance.variants itself: conformance.ops imports this module at its end, possibly
+    while another family (ops_augmentation) is still half-imported, and conformance.variants
+    calls back into that family when it loads. So the variants are added here only when
+    conformance.variants is already loaded, and otherwise by conformance.variants when it loads.
+    """
+    if "make_variants" not in globals():
+        return  # this module is itself still loading: its last lines call this again
+    variants = sys.modules.get(__name__.rsplit(".", 1)[0] + ".variants")
+    table = getattr(variants, "VARIANTS", None)
+    if table is not None and not any(v.op in OPS_HERE for v in table):
+        table.extend(make_variants())
+
+
+# Imports after register_variants on purpose (see its docstring).
+import reference.boxes as RB  # noqa: E402
+from reference.nms import (  # noqa: E402
+    batched_nms,
+    batched_nms_variant,
+    nms,
+    nms_variant,
+    soft_nms,
+    soft_nms_variant,
+)
+
+from .ops import Expected, OpSpec, register  # noqa: E402
+from .strategies import boxes as SB  # noqa: E402
+from .strategies.conv import Case  # noqa: E402
 
 #: NMS-11: a decision on an IoU within this many eps of the threshold may go either way.
 NEAR_ULPS = 8
@@ -332,14 +359,14 @@ def _hard_ambiguous(case: Case, outs: tuple[Any, ...], dtype: str | None = None)
             if limit is not None and len(kept) >= limit:
                 break
             forced = near = spec_suppress = False
-            for k in kept:
-                u = pairs.iou(k, m)
-                if pairs.near(k, m, u):
-                    near = True
-                    spec_suppress = spec_suppress or u > t
-                elif u > t:
-                    forced = True
-                    break
+            if kept:
+                ks = np.array(kept)
+                u = pairs.iou_row(m, ks)
+                close = np.abs(u - t) <= pairs.delta
+                close[close] = [pairs.near(int(k), int(m), float(v)) for k, v in zip(ks[close], u[close])]
+                forced = bool(np.any((u > t) & ~close))
+                near = bool(close.any())
+                spec_suppress = bool(np.any(u > t))
             keeps = pos < seq.size and seq[pos] == m
             if forced and keeps:
                 return None
@@ -472,23 +499,6 @@ def make_variants() -> list[Any]:
 
     return [Variant(name, clause, op, _variant_compute(op, name), text)
             for op, name, clause, text in VARIANT_TABLE]
-
-
-def register_variants() -> None:
-    """Add this family's variants to conformance.variants.VARIANTS (idempotent).
-
-    conformance.variants imports conformance.ops, which imports this module at its end; when
-    conformance.variants is imported first it is still executing its own imports here and has
-    no VARIANTS yet: the variants are then not registered in that process unless
-    conformance.variants calls this function at its end (the runner and the plugin import
-    conformance.ops first, so a run always has them).
-    """
-    try:
-        from .variants import VARIANTS
-    except ImportError:  # conformance.variants is mid-import (see above)
-        return
-    if not any(v.op in OPS_HERE for v in VARIANTS):
-        VARIANTS.extend(make_variants())
 
 
 # --------------------------------------------------------------------------------- corpus

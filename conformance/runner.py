@@ -111,6 +111,17 @@ class Tally:
         return "pass"
 
 
+def _ambiguous(spec: Any, case: Case, outs: tuple[Any, ...], dtype: str) -> str | None:
+    """The op's ambiguity hook, given the run dtype when it takes one (NMS-11's rounding depends on it)."""
+    if spec.ambiguous is None:
+        return None
+    import inspect
+
+    if "dtype" in inspect.signature(spec.ambiguous).parameters:
+        return spec.ambiguous(case, outs, dtype=dtype)
+    return spec.ambiguous(case, outs)
+
+
 def _size_clause(case: Case, default: str) -> str:
     """The output-size clause a wrong shape breaks: ceil_mode's, "same"'s or the op's own."""
     if case.params.get("ceil_mode"):
@@ -201,7 +212,7 @@ class Runner:
             verdict = compare(ref, got, dtype=self.config.dtype, scale=scale, terms=terms,
                               exact=case.exact, divides=spec.divides, check_rms=False)
             if not verdict.ok:
-                why = spec.ambiguous(case, outs) if spec.ambiguous else None
+                why = _ambiguous(spec, case, outs, self.config.dtype)
                 if why:
                     return Record(op, "ambiguous", source, case, verdict.clause, why, got=outs)
                 clause = verdict.clause

@@ -202,3 +202,14 @@ def _caffe(case: Case) -> np.ndarray:
 
 def variants_for(op: str) -> list[Variant]:
     return [v for v in VARIANTS if v.op == op]
+
+
+# When this module is imported before conformance.ops, the families that ops.py imports at its end
+# run while VARIANTS does not exist yet; register their variants now (both calls are idempotent).
+from . import ops_augmentation as _aug  # noqa: E402
+from . import ops_detection as _det  # noqa: E402
+
+for _family in (_aug, _det):
+    _register = getattr(_family, "_register_variants", None) or getattr(_family, "register_variants", None)
+    if _register is not None:
+        _register()

@@ -22,8 +22,10 @@ from ._errors import fail
 from ._params import Pads, Pair, as_array, pair
 from .output_size import output_hw, resolve_padding
 
-#: Upper bound, in bytes, on any temporary a fast path materialises per block.
-BLOCK_BYTES = 64 * 2**20
+#: Upper bound, in bytes, on any temporary a fast path materialises per block (im2col columns
+#: of a tile). 32 MiB keeps a tile within a server CPU's last-level cache, where the GEMM
+#: that reads the columns right after they are written finds them.
+BLOCK_BYTES = 32 * 2**20
 #: Elements per chunk of the element-wise fast paths (tap accumulation, pooling): small
 #: enough that a chunk's accumulator and temporaries stay in a core's L2 cache.
 CHUNK_ELEMENTS = 1 << 15
@@ -168,14 +170,25 @@ class Phases:
         self.hph, self.wph = oh + max(ro) - self.r0, ow + max(co) - self.c0
         self.offsets = [(r - self.r0, c - self.c0) for r, c in zip(ro, co, strict=True)]
         self.phase = [(r % sh, c % sw) for r, c in zip(taps.rows, taps.cols, strict=True)]
+        self.shape = tuple(src.shape)
         self.planes = {key: self._plane(src, *key) for key in sorted(set(self.phase))}
 
-    def _plane(self, src: np.ndarray, a: int, b: int) -> np.ndarray:
-        (sh, sw), (h, w) = self.taps.stride, src.shape[2:]
-        out = np.empty(src.shape[:2] + (self.hph + 1, self.wph))
-        # Plane rows u with 0 <= Sh*(u + r0) + a < H, clipped to the plane (likewise columns).
+    def _extent(self, a: int, b: int) -> tuple[int, int, int, int]:
+        """Plane rows u0 .. u1 and columns v0 .. v1 that hold source elements (rows u with
+        0 <= Sh*(u + r0) + a < H, clipped to the plane; likewise columns)."""
+        (sh, sw), (h, w) = self.taps.stride, self.shape[2:]
         u0, u1 = max(-self.r0, 0), min(-((a - h) // sh) - self.r0, self.hph + 1)
         v0, v1 = max(-self.c0, 0), min(-((b - w) // sw) - self.c0, self.wph)
+        return u0, u1, v0, v1
+
+    def _source_slices(self, a: int, b: int, u0: int, u1: int, v0: int, v1: int) -> tuple[slice, slice]:
+        (sh, sw) = self.taps.stride
+        r, c = sh * (u0 + self.r0) + a, sw * (v0 + self.c0) + b
+        return slice(r, r + sh * (u1 - u0 - 1) + 1, sh), slice(c, c + sw * (v1 - v0 - 1) + 1, sw)
+
+    def _plane(self, src: np.ndarray, a: int, b: int) -> np.ndarray:
+        out = np.empty(src.shape[:2] + (self.hph + 1, self.wph))
+        u0, u1, v0, v1 = self._extent(a, b)
         if u0 >= u1 or v0 >= v1:
             out.fill(0.0)
             return out
@@ -183,9 +196,19 @@ class Phases:
         out[:, :, u1:] = 0.0
         out[:, :, u0:u1, :v0] = 0.0
         out[:, :, u0:u1, v1:] = 0.0
-        r, c = sh * (u0 + self.r0) + a, sw * (v0 + self.c0) + b
-        out[:, :, u0:u1, v0:v1] = src[:, :, r:r + sh * (u1 - u0 - 1) + 1:sh, c:c + sw * (v1 - v0 - 1) + 1:sw]
+        rs, cs = self._source_slices(a, b, u0, u1, v0, v1)
+        out[:, :, u0:u1, v0:v1] = src[:, :, rs, cs]
         return out
+
+    def refill(self, src: np.ndarray) -> None:
+        """Overwrite the planes' source elements with those of ``src`` (same H and W, at most as
+        many images and channels; the rest keep stale values): the zero borders stay, so a
+        chunked caller reuses one set of planes instead of building new ones per chunk."""
+        for (a, b), plane in self.planes.items():
+            u0, u1, v0, v1 = self._extent(a, b)
+            if u0 < u1 and v0 < v1:
+                rs, cs = self._source_slices(a, b, u0, u1, v0, v1)
+                plane[:src.shape[0], :src.shape[1], u0:u1, v0:v1] = src[:, :, rs, cs]
 
     def width(self, wide: bool) -> int:
         return self.wph if wide else self.taps.out_hw[1]
@@ -195,22 +218,35 @@ class Phases:
         (oh, ow), (orow, ocol) = self.taps.out_hw, self.offsets[t]
         return self.planes[self.phase[t]][n0:n1, c0:c1:cstep, orow:orow + oh, ocol:ocol + ow]
 
+    def flat_view(self, t: int, n: int, c0: int, c1: int, cstep: int = 1) -> np.ndarray:
+        """Tap ``t``'s window of image ``n`` in the wide layout: (c, OH * wph), each row one
+        contiguous run (the last ``wph - OW`` entries of each output row are garbage)."""
+        (oh, _), (orow, ocol) = self.taps.out_hw, self.offsets[t]
+        plane = self.planes[self.phase[t]]
+        start = orow * self.wph + ocol
+        return plane[n, c0:c1:cstep].reshape(-1, plane.shape[2] * plane.shape[3])[:, start:start + oh * self.wph]
+
     def columns(self, out: np.ndarray, n0: int, nb: int, c0: int, cg: int, r0: int, rows: int,
                 wide: bool) -> None:
         """Write the columns of images ``n0 .. n0+nb``, channels ``c0 .. c0+cg`` and output rows
-        ``r0 .. r0+rows`` into ``out``, of shape (cg, T, nb, rows * width(wide))."""
+        ``r0 .. r0+rows`` into ``out``, of shape (cg, T, nb, rows * width(wide)).
+
+        Channels go in chunks whose share of the planes stays cache-sized while every tap
+        reads it, so that the planes come from memory once, not once per tap."""
         ow = self.taps.out_hw[1]
-        for t, (orow, ocol) in enumerate(self.offsets):
-            plane = self.planes[self.phase[t]]
-            dst = out[:, t]
-            if wide:
-                start = (r0 + orow) * self.wph + ocol
-                flat = plane.reshape(plane.shape[0], plane.shape[1], -1)
-                src = flat[n0:n0 + nb, c0:c0 + cg, start:start + rows * self.wph]
-                np.copyto(dst, src.transpose(1, 0, 2))
-            else:
-                src = plane[n0:n0 + nb, c0:c0 + cg, r0 + orow:r0 + orow + rows, ocol:ocol + ow]
-                np.copyto(dst.reshape(cg, nb, rows, ow), src.transpose(1, 0, 2, 3))
+        step = max(1, CHUNK_ELEMENTS // max(nb * (self.hph + 1) * self.wph * len(self.planes), 1))
+        for k0 in range(0, cg, step):
+            k1 = min(cg, k0 + step)
+            for t, (orow, ocol) in enumerate(self.offsets):
+                plane = self.planes[self.phase[t]][n0:n0 + nb, c0 + k0:c0 + k1]
+                dst = out[k0:k1, t]
+                if wide:
+                    start = (r0 + orow) * self.wph + ocol
+                    src = plane.reshape(nb, k1 - k0, -1)[:, :, start:start + rows * self.wph]
+                    np.copyto(dst, src.transpose(1, 0, 2))
+                else:
+                    src = plane[:, :, r0 + orow:r0 + orow + rows, ocol:ocol + ow]
+                    np.copyto(dst.reshape(k1 - k0, nb, rows, ow), src.transpose(1, 0, 2, 3))
 
 
 def wide_pays(ph: Phases) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -90,8 +90,10 @@ def conv2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
     in contiguous runs, one GEMM per group and tile; depthwise-like groups (one input or one
     output channel per group) accumulate taps in cache-sized chunks instead.
     Memory (peak extra, besides the output): the phase planes (~ the padded input) plus one
-    tile's columns of at most ``BLOCK_BYTES`` (64 MiB) and its GEMM result (at most the
-    output of that tile); the depthwise path needs only the phase planes.
+    tile's columns of at most ``BLOCK_BYTES`` (32 MiB) and its GEMM result (at most the
+    output of that tile); a 1x1 kernel at stride 1 without padding needs only the GEMM
+    result (the output's size); the depthwise path one chunk of about ``CHUNK_ELEMENTS``
+    (32 Ki) elements per buffer.
 
     Raises :class:`SpecError` on wrong ndim, a channel mismatch, groups not dividing C or M,
     stride/dilation < 1, negative or malformed padding, or a kernel larger than the
@@ -119,10 +121,23 @@ def correlate(src: np.ndarray, wmat: np.ndarray, taps: win.Taps, out: np.ndarray
     """
     n, groups, mo = out.shape[0], wmat.shape[0], wmat.shape[1]
     cs = wmat.shape[2] // taps.count
-    ph = win.Phases(src, taps)
     if groups > 1 and min(cs, mo) == 1:
-        _accumulate_taps(ph, wmat, out, bias)
+        _accumulate_taps(src, wmat, taps, out, bias)
         return
+    if taps.count == 1 and taps.rows == taps.cols == (0,) and taps.stride == (1, 1) \
+            and taps.out_hw == src.shape[2:]:
+        # A 1x1 kernel at stride 1 without padding: src itself is the column matrix.
+        hw = taps.out_hw[0] * taps.out_hw[1]
+        for g in range(groups):
+            res = np.matmul(wmat[g], src[:, g * cs:(g + 1) * cs].reshape(n, cs, hw))
+            dst = out[:, g * mo:(g + 1) * mo]
+            got = res.reshape(dst.shape)
+            if bias is None:
+                np.copyto(dst, got)
+            else:
+                np.add(got, bias[g * mo:(g + 1) * mo, None, None], out=dst)
+        return
+    ph = win.Phases(src, taps)
     oh, ow = taps.out_hw
     wide = win.wide_pays(ph)
     width = ph.width(wide)
@@ -148,33 +163,44 @@ def correlate(src: np.ndarray, wmat: np.ndarray, taps: win.Taps, out: np.ndarray
                     np.add(got, bias[g * mo:(g + 1) * mo, None, None], out=dst)
 
 
-def _accumulate_taps(ph: win.Phases, wmat: np.ndarray, out: np.ndarray, bias: np.ndarray | None) -> None:
+def _accumulate_taps(src: np.ndarray, wmat: np.ndarray, taps: win.Taps, out: np.ndarray,
+                     bias: np.ndarray | None) -> None:
     """:func:`correlate` when each group has one input or one output channel (depthwise and its
-    adjoint): no GEMM, a multiply-add per (input channel, tap) over cache-sized chunks of
-    groups of one image, accumulated in place in ``out``. Extra memory: one chunk."""
-    n, (oh, ow) = out.shape[0], ph.taps.out_hw
+    adjoint): no GEMM, a multiply-add per (input channel, tap) over cache-sized chunks (a few
+    groups of one image). Each chunk's phase planes are refilled in place (their zero borders
+    stay), each tap read from them in the wide layout (one contiguous run per channel, so NumPy's inner loops are long),
+    accumulated in a scratch buffer, and the valid columns copied out.
+    Extra memory: one chunk (its planes and two buffers), about ``CHUNK_ELEMENTS`` each."""
+    n, (oh, ow) = out.shape[0], taps.out_hw
     groups, mo, k = wmat.shape
-    t_count = ph.taps.count
-    cs = k // t_count
-    gc = max(1, min(groups, win.CHUNK_ELEMENTS // max(mo * oh * ow, 1)))
-    tmp = np.empty((gc, mo, oh, ow))
+    cs = k // taps.count
+    probe = win.Phases(src[:0, :0], taps)  # plane geometry only
+    wph = probe.wph
+    gc = max(1, min(groups, win.CHUNK_ELEMENTS // max(mo * oh * wph, cs * (probe.hph + 1) * wph, 1)))
+    acc_buf = np.empty((gc, mo, oh * wph))
+    tmp_buf = np.empty((gc, mo, oh * wph))
+    ph = win.Phases(src[:1, :gc * cs], taps)  # one chunk's planes, refilled chunk by chunk
+    runs = [ph.flat_view(t, 0, 0, gc * cs) for t in range(taps.count)]  # views of those planes
     for i in range(n):
         for g0 in range(0, groups, gc):
             g1 = min(groups, g0 + gc)
-            acc = out[i, g0 * mo:g1 * mo].reshape(g1 - g0, mo, oh, ow) if mo > 1 else \
-                out[i, g0:g1, None]
-            t_buf = tmp[:g1 - g0]
+            ph.refill(src[i:i + 1, g0 * cs:g1 * cs])
+            acc, tmp = acc_buf[:g1 - g0], tmp_buf[:g1 - g0]
             first = True
             for c in range(cs):
-                for t in range(t_count):
-                    v = ph.tap_view(t, i, i + 1, g0 * cs + c, g1 * cs, cs)[0][:, None]
-                    wv = wmat[g0:g1, :, c * t_count + t, None, None]
-                    np.multiply(v, wv, out=acc if first else t_buf)
+                for t in range(taps.count):
+                    v = runs[t][c:(g1 - g0) * cs:cs, None]
+                    wv = wmat[g0:g1, :, c * taps.count + t, None]
+                    np.multiply(v, wv, out=acc if first else tmp)
                     if not first:
-                        acc += t_buf
+                        acc += tmp
                     first = False
-            if bias is not None:
-                acc += bias[g0 * mo:g1 * mo].reshape(g1 - g0, mo, 1, 1)
+            got = acc.reshape(g1 - g0, mo, oh, wph)[..., :ow]
+            dst = out[i, g0 * mo:g1 * mo].reshape(g1 - g0, mo, oh, ow)
+            if bias is None:
+                np.copyto(dst, got)
+            else:
+                np.add(got, bias[g0 * mo:g1 * mo].reshape(g1 - g0, mo, 1, 1), out=dst)
 
 
 def _finite(a: np.ndarray) -> bool:
@@ -194,6 +220,8 @@ def input_grad(dy: np.ndarray, w: np.ndarray, pr: ConvProblem) -> np.ndarray:
     """
     if not _finite(w):
         return _input_grad_scatter(dy, w, pr)
+    # dy may be smaller than the forward output (see _input_grad_scatter): rows it lacks read
+    # as zeros here, which with finite weights add exact zeros.
     geo = pr.geo
     (sh, sw), (dh, dw_), (kh, kw) = geo.stride, geo.dilation, geo.kernel
     (pt, _), (pl, _) = geo.pads
@@ -225,8 +253,12 @@ def input_grad(dy: np.ndarray, w: np.ndarray, pr: ConvProblem) -> np.ndarray:
 
 def _input_grad_scatter(dy: np.ndarray, w: np.ndarray, pr: ConvProblem) -> np.ndarray:
     """CONVT-1's scatter form by blocks: columns W^T dy (one GEMM per group), then col2im.
+
+    ``dy`` may have fewer rows or columns than the forward output (conv_transpose2d with
+    output_padding >= stride): the missing ones are no terms at all, not zeros.
     Memory: the padded dx plus one block of columns of at most ``BLOCK_BYTES``."""
-    geo, (oh, ow) = pr.geo, pr.geo.out_hw
+    geo = replace(pr.geo, out_hw=(int(dy.shape[2]), int(dy.shape[3])))
+    oh, ow = geo.out_hw
     dxp = np.zeros((pr.n, pr.c) + geo.padded_hw())
     wg = w.reshape(pr.groups, pr.mg, pr.cg * geo.taps)
     step = win.batch_block(pr.n, 8 * pr.cg * geo.taps * oh * ow)
@@ -320,7 +352,7 @@ def conv2d_backward(dy: Any, x: Any, w: Any, *, stride: Any = 1, padding: Any = 
     Method: dx by :func:`input_grad` (per stride phase, a correlation of dy), dw by
     :func:`weight_grad` (im2col columns of x times dy, per tile).
     Memory (peak extra, besides dx, dw, db): the phase planes of dy or of x (~ their padded
-    size, one at a time), one tile of columns of at most ``BLOCK_BYTES`` (64 MiB), and dy or
+    size, one at a time), one tile of columns of at most ``BLOCK_BYTES`` (32 MiB), and dy or
     the GEMM result in that tile's layout (at most the size of dy / dx of the tile).
     Raises as conv2d, and when dy's shape is not the forward output shape (CONV-7).
     """

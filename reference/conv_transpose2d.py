@@ -52,7 +52,11 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding:
 
     Shapes: x (N, C, H, W), w (C, M/G, KH, KW), b (M,) or None -> float64 (N, M, OH, OW) with
     OH = (H - 1)*Sh - Pt - Pb + Dh*(KH - 1) + output_padding_h + 1.
-    Memory: as conv2d's input gradient (one column block of at most 64 MiB).
+    Method: :func:`reference.conv2d.input_grad` (per stride phase of y, a unit-stride
+    correlation of x by GEMM; the scatter form by blocks when a weight is not finite).
+    Memory (peak extra, besides y): the zero-padded phase planes of x (~ x padded by the
+    kernel's reach), one tile of columns of at most ``BLOCK_BYTES`` (32 MiB) and its GEMM
+    result (at most that tile's share of y).
     Raises :class:`SpecError` on wrong ndim, C != w.shape[0], groups not dividing C,
     output_padding >= max(stride, dilation), an output size < 1, or string padding other
     than "valid".
@@ -60,12 +64,8 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding:
     xa, wa = win.input4d(x, clause="CONVT-2"), as_array(w, "w", 4, "CONVT-2")
     pr, _ = _problem(xa, wa, stride, padding, output_padding, dilation, groups)
     ba = _bias(b, pr.c, "CONVT-2")
-    if pr.out_shape != xa.shape:
-        # output_padding >= stride (allowed when dilation > stride) makes the forward conv of
-        # y's shape one row longer than x; the extra row of "dy" is zero, so pad with zeros.
-        grown = np.zeros(pr.out_shape)
-        grown[:, :, :xa.shape[2], :xa.shape[3]] = xa
-        xa = grown
+    # output_padding >= stride (allowed when dilation > stride) makes the forward conv of y's
+    # shape one row longer than x: input_grad takes the row as absent (no terms, CONVT-1).
     y = input_grad(xa, wa, pr)
     if ba is not None:
         y += ba[None, :, None, None]

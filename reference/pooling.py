@@ -30,8 +30,14 @@ def max_pool_core(x: np.ndarray, g: win.Geometry, *, pad_value: float = -np.inf,
 
     The keywords are the named variants of POOL-MAX-1..3 (``zero-pad``, ``nan-ignored``,
     ``last-max``, ``last-nan``); the spec's behaviour is the default. Taps are scanned in row-major
-    window order, so the first maximum wins unless ``last_max``.
+    window order, so the first maximum wins unless ``last_max``. The spec's behaviour goes
+    through :func:`max_pool_fast`; a variant through the tap loop below (full-size
+    temporaries: it serves diagnosis, not speed).
     """
+    if pad_value == -np.inf and not (nan_ignored or last_max or last_nan):
+        y, idx = max_pool_fast(x, g, with_indices=True)
+        assert idx is not None
+        return y, idx
     cols = win.windows(win.pad(x, g, pad_value), g)
     shape = x.shape[:2] + g.out_hw
     best = np.full(shape, -np.inf)
@@ -59,6 +65,97 @@ def max_pool_core(x: np.ndarray, g: win.Geometry, *, pad_value: float = -np.inf,
     return best, idx
 
 
+def _tap_tables(g: win.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index tables over the (OH, OW) outputs: per tap, whether it reads a real input element
+    (not padding); per output, the flat index ``h * W + w`` its window's tap (0, 0) would have;
+    per tap, what the tap adds to it (with one more entry, for "no real tap", far below -1)."""
+    (sh, sw), (dh, dw), ((pt, _), (pl, _)), w = g.stride, g.dilation, g.pads, g.in_hw[1]
+    oh, ow = g.out_hw
+    real = np.empty((g.taps, oh, ow), dtype=bool)
+    for t in range(g.taps):
+        p, q = divmod(t, g.kernel[1])
+        real[t] = _real_mask(g, p, q)
+    base = ((np.arange(oh) * sh - pt) * w)[:, None] + (np.arange(ow) * sw - pl)[None, :]
+    offset = np.array([p * dh * w + q * dw for p in range(g.kernel[0]) for q in range(g.kernel[1])]
+                      + [-(2 ** 62)], dtype=np.int64)
+    return real, base, offset
+
+
+def max_pool_fast(x: np.ndarray, g: win.Geometry, with_indices: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """POOL-MAX-1..3 (the spec's behaviour) by cache-sized chunks; bit-identical to the tap loop.
+
+    Per chunk (a few input planes): the planes copied into a reused −inf-bordered buffer, and
+    a running ``np.maximum`` over the taps' strided windows written straight into the output.
+    ``np.maximum`` agrees with the first maximum exactly except where the result is 0 (which
+    zero's sign) or NaN (which NaN); those positions, found by two cheap passes over the
+    chunk's result, are recomputed from their taps by the rule itself (the first NaN, else the
+    first tap equal to the maximum). Indices, when asked for: a reverse scan of the taps marks
+    the first real tap equal to the maximum; index = window base + tap offset.
+    Extra memory: one chunk buffer (about ``2 * CHUNK_ELEMENTS`` elements), no padded copy of
+    the whole input; with indices also per-chunk masks and per-tap tables of one plane's
+    outputs.
+    """
+    n, c = x.shape[:2]
+    oh, ow = g.out_hw
+    y = np.empty((n, c, oh, ow))
+    idx = np.empty((n, c, oh, ow), dtype=np.int64) if with_indices else None
+    if y.size == 0:
+        return y, idx
+    (h, w), ((pt, _), (pl, _)), hp_wp = g.in_hw, g.pads, g.padded_hw()
+    (sh, sw), (dh, dw), (kh, kw) = g.stride, g.dilation, g.kernel
+    planes = x.reshape(n * c, h, w)
+    y_planes = y.reshape(n * c, oh, ow)
+    gc = max(1, min(n * c, 2 * win.CHUNK_ELEMENTS // (hp_wp[0] * hp_wp[1])))
+    buf = np.full((gc,) + hp_wp, -np.inf)  # the border stays -inf; only the inside is rewritten
+    if with_indices:
+        real, base, offset = _tap_tables(g)
+        idx_planes = idx.reshape(n * c, oh, ow)  # type: ignore[union-attr]
+        tap_buf = np.empty((gc, oh, ow), dtype=np.uint8 if g.taps < 255 else np.int64)
+        hit_buf = np.empty((gc, oh, ow), dtype=bool)
+    for c0 in range(0, n * c, gc):
+        c1 = min(n * c, c0 + gc)
+        k = c1 - c0
+        chunk = buf[:k]
+        chunk[:, pt:pt + h, pl:pl + w] = planes[c0:c1]
+        views = [chunk[:, p * dh:p * dh + sh * (oh - 1) + 1:sh, q * dw:q * dw + sw * (ow - 1) + 1:sw]
+                 for p in range(kh) for q in range(kw)]
+        acc = y_planes[c0:c1]
+        np.copyto(acc, views[0])
+        for v in views[1:]:
+            np.maximum(acc, v, out=acc)
+        if with_indices:
+            # Which tap: the first real one equal to the maximum (a reverse scan, so that the
+            # first writes last); T where none is (a window wholly in padding).
+            tap, hit = tap_buf[:k], hit_buf[:k]
+            tap.fill(g.taps)
+            for t in range(g.taps - 1, -1, -1):
+                np.equal(views[t], acc, out=hit)
+                hit &= real[t]
+                np.copyto(tap, t, where=hit)
+        odd = np.equal(acc, 0.0)
+        if np.isnan(np.sum(acc)):
+            odd |= np.isnan(acc)
+        if odd.any():
+            # Zero (of which sign?) or NaN (which one?): the first NaN tap, else the first tap
+            # equal to 0, as the rule scans them. Padding reads -inf: never chosen.
+            cc, ii, jj = np.nonzero(odd)
+            vals = np.stack([v[cc, ii, jj] for v in views], axis=1)
+            nan = np.isnan(vals)
+            first = np.where(nan.any(axis=1), nan.argmax(axis=1), (vals == 0).argmax(axis=1))
+            acc[cc, ii, jj] = vals[np.arange(first.size), first]
+            if with_indices:
+                tap[cc, ii, jj] = first
+        if with_indices:
+            # flat index = base (of the window) + offset (of the tap); the offset of "no real
+            # tap" is so negative that the clamp makes it -1.
+            ib = idx_planes[c0:c1]
+            np.take(offset, tap, out=ib)
+            ib += base
+            np.maximum(ib, -1, out=ib)
+    return y, idx
+
+
 def max_pool2d(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """2-D max pooling over NCHW input.
@@ -72,13 +169,16 @@ def max_pool2d(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0
 
     Returns float64 (N, C, OH, OW), and with ``return_indices`` also int64 flat indices
     ``h * W + w`` into each input plane (−1 for a window wholly in padding).
-    Memory: the padded input plus O(output) running state.
+    Method: :func:`max_pool_fast` (chunks of a few planes; indices only when asked for).
+    Memory (peak extra, besides the result): one chunk buffer of about 2 * ``CHUNK_ELEMENTS``
+    (32 Ki) elements; with indices also two chunk-sized masks and per-tap tables of one
+    plane's outputs (KH*KW + 8 bytes per output position of a plane).
     Raises :class:`SpecError` for a non-4-D input, bad kernel/stride/dilation/padding, or a
     kernel larger than the padded input.
     """
     xa = win.input4d(x, clause="POOL-1")
     g = _geometry(xa, kernel_size, stride, padding, dilation, ceil_mode)
-    y, idx = max_pool_core(xa, g)
+    y, idx = max_pool_fast(xa, g, with_indices=bool(return_indices))
     return (y, idx) if return_indices else y
 
 
@@ -102,7 +202,8 @@ def route_max_grad(dy: np.ndarray, idx: np.ndarray, x_shape: tuple[int, ...]) ->
     plane = np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
     keep = idx >= 0
     flat = (idx + plane)[keep]
-    return np.bincount(flat, weights=dy[keep], minlength=n * c * h * w).reshape(x_shape)
+    # (bincount returns int64 when no weight at all is given: keep the result float64)
+    return np.bincount(flat, weights=dy[keep], minlength=n * c * h * w).astype(np.float64, copy=False).reshape(x_shape)
 
 
 def _check_dy(dy: Any, shape: tuple[int, ...], clause: str) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hseed
 
 from conformance.corpus import CORPUS
@@ -40,8 +40,11 @@ def test_generated_cases_conform(runner, op):
     _ready(runner)
     cfg = runner.config
 
+    # No explain phase: it re-runs a failing case many times to annotate it, which costs most of
+    # a failing op's time; the report's minimal case and diagnosis already say what it would.
     @settings(max_examples=cfg.examples, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), print_blob=True)
+              suppress_health_check=list(HealthCheck), print_blob=True,
+              phases=[p for p in Phase if p is not Phase.explain])
     @hseed(cfg.seed)
     @given(case=OPS[op].strategy())
     def each(case):

@@ -28,6 +28,9 @@ BUILTIN = {
     "tensorflow": "conformance.targets.tensorflow_target",
     "scipy": "conformance.targets.scipy_target",
     "opencv": "conformance.targets.opencv_target",
+    "pillow": "conformance.targets.pillow_target",
+    "tensorflow-padded": "conformance.targets.tensorflow_padded_target",
+    "torchvision": "conformance.targets.torchvision_target",
 }
 
 
@@ -52,6 +55,8 @@ class Target:
     name = "target"
     #: Import names the adapter needs; a missing one makes the target unavailable.
     requires: tuple[str, ...] = ()
+    #: How to install the library, when no cnnspec extra does it (shown by `cnnspec targets`).
+    install_hint = ""
     #: Devices the adapter can run on.
     devices: tuple[str, ...] = ("cpu",)
 
@@ -134,8 +139,8 @@ def load_target(spec: str) -> Target:
         cls = module.TARGET
         missing = cls.missing()
         if missing:
-            raise TargetUnavailable(f"{spec}: the Python module {missing!r} is not installed "
-                                    f"(pip install 'cnnspec[{spec}]')")
+            hint = getattr(cls, "install_hint", "") or f"pip install 'cnnspec[{spec.split('-')[0]}]'"
+            raise TargetUnavailable(f"{spec}: the Python module {missing!r} is not installed ({hint})")
         return cls()
     path_part, _, attr = spec.partition(":")
     if path_part.endswith(".py") or "/" in path_part:

@@ -78,6 +78,21 @@ OpenCV's documentation and tutorials pass them, not converted to the spec's conv
   (A 4x1 plane goes to both as 1x4: the binding would read a 4x1 array as a Scalar.)
 * rescale and the standardisations: OpenCV has no such function (not implemented).
 * ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
+
+What the runner finds with OpenCV 5.0.0 (``cnnspec run --target opencv --dtype float32``;
+pinned in tests/test_augmentation_targets.py):
+
+* rotate (about ``((w-1)/2, (h-1)/2)``), shear, flips, brightness and float channel shifts
+  conform; the four border modes are the spec's fill modes in bilinear warps.
+* nearest-neighbour ties go to the even index (AUG-5 ``round-half-even``): translate, zoom,
+  and their uint8 twins; at a quarter turn of an odd H - W image the same ties come through
+  cos 90° and are counted ambiguous (AUG-24).
+* ``warpAffine`` reads the spec's absolute matrix with pixel centres at integers (AUG-3
+  ``integer-centres``).
+* ``cv2.add(uint8, 21.5)`` converts the Scalar to the image depth first (21.5 -> 22, half to
+  even), so x + 21.5 gives x + 22 for odd x where AUG-2 gives x + 21: no named variant.
+* float64 images are warped at positions quantised to 1/32 pixel (bilinear) and 1/1024 (nearest),
+  far outside AUG-24's bound; float32 images are not (the reason the target runs float32 only).
 """
 
 from __future__ import annotations
@@ -87,9 +102,9 @@ from typing import Any
 
 import numpy as np
 
+from ..ops_augmentation import uint8_aliases
 from . import Target, Unsupported
 from . import _onnx_models as om
-from ..ops_augmentation import uint8_aliases
 
 #: How many imported networks one worker keeps.
 CACHE_SIZE = 64
@@ -267,7 +282,7 @@ class OpenCVTarget(Target):
         out = np.empty_like(x)
         for n in range(x.shape[0]):
             for c in range(x.shape[1]):
-                add = self._elementwise(lambda p: cv2.add(p, float(off[c])))
+                add = self._elementwise(lambda p, o=float(off[c]): cv2.add(p, o))
                 out[n, c] = add(np.ascontiguousarray(x[n, c]))
         return out
 
@@ -307,7 +322,8 @@ class OpenCVTarget(Target):
         from ._box_formats import to_format
 
         if self.dtype != "float32":
-            raise Unsupported(f"cv2.dnn NMS takes float32 scores; the opencv target runs float32 only, not {self.dtype}")
+            raise Unsupported(f"cv2.dnn NMS takes float32 scores; the opencv target runs float32 only, "
+                              f"not {self.dtype}")
         return [tuple(r) for r in to_format(boxes, fmt, "xywh", np.float64).tolist()]
 
     def nms(self, boxes, scores, iou_threshold, *, score_threshold=None, max_output=None, fmt="xyxy"):

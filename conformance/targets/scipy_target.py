@@ -57,6 +57,18 @@ SciPy's documentation describes them, not converted to the spec's conventions:
   of the spec's, and would only blur the diagnosis of the others.
 * flips and the photometric ops: SciPy has none (not implemented).
 * ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
+
+What the runner finds with SciPy 1.17 (pinned in tests/test_augmentation_targets.py):
+
+* ``mode="constant"`` does not blend the fill within half a pixel of the edge (AUG-7
+  ``constant-outside-centres``): rotate, translate, zoom, shear.
+* ``affine_transform`` reads the spec's matrix as an output-to-input map of (row, column)
+  coordinates with pixel centres at integers: ``inverse-matrix+yx-order+integer-centres``
+  (+ ``constant-outside-centres`` with the constant fill).
+* nearest-neighbour ties go away from zero (AUG-5 ``round-half-away``), seen where a tie
+  outside the image is read through reflect or wrap.
+* integer outputs are rounded half up (176.5 -> 177), which no AUG-2 variant names.
+* "nearest", "reflect" and "grid-wrap" bilinear warps conform.
 """
 
 from __future__ import annotations
@@ -65,8 +77,8 @@ from typing import Any
 
 import numpy as np
 
-from . import Target, Unsupported
 from ..ops_augmentation import uint8_aliases
+from . import Target, Unsupported
 
 _MODES = ("valid", "same", "full")
 

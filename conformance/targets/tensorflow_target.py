@@ -114,6 +114,24 @@ so each is pinned with a degenerate range ``(v, v)`` and called with ``training=
 Keras layers compute in float32 and return float32 for any input, uint8 included (AUG-2 wants
 uint8 back); what they return is passed on as it is, as are the float32 results of a float64
 run. ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
+
+What the runner finds with TensorFlow 2.21 / Keras 3 (float32; pinned in
+tests/test_augmentation_targets.py):
+
+- ``adjust_brightness`` adds (AUG-18 ``additive-brightness``); on uint8 it adds ``delta``
+  in the [0, 1] scale (factor 1 saturates at 255): no named variant.
+- ``per_image_standardization`` is AUG-23 ``std-floor``.
+- ``RandomZoom`` with factor ``f - 1`` shrinks by f, with ties away from zero:
+  ``zoom-shrinks+round-half-away``.
+- ``ImageProjectiveTransformV3`` reads the matrix as the output-to-input map with pixel centres
+  at integers (``inverse-matrix+integer-centres``) and rounds nearest ties away from zero
+  (``round-half-away``).
+- ``"WRAP"`` mishandles points at the edge: a coordinate of exactly -k·size (a whole-period
+  shift) reads the wrong pixel, and a bilinear tap past the last column is clamped rather than
+  wrapped; no named variant.
+- Keras layers return float32 for uint8 images (AUG-2 wants uint8) and Normalization divides by
+  ``max(std, 1e-7)`` (no eps): no named variants. Flips, Rescaling and ``Normalization.adapt``
+  conform.
 """
 
 from __future__ import annotations
@@ -123,8 +141,8 @@ from typing import Any
 
 import numpy as np
 
-from . import Target, Unsupported
 from ..ops_augmentation import uint8_aliases
+from . import Target, Unsupported
 
 # --- parameter forms (SIZE-1, SIZE-2): parsing only, no arithmetic of the ops ---------------------
 
@@ -426,7 +444,8 @@ class TensorFlowTarget(Target):
     # tf.image boxes are [y1, x1, y2, x2] ("yxyx"): the case's boxes are converted by
     # conformance.targets._box_formats.to_format (a column swap from xyxy; other formats only when
     # the yxyx numbers are exact, else Unsupported). score_threshold is passed as the largest float32
-    # <= it (the spec's strict test, exactly; float16 runs: the largest float16); None passes nothing (TensorFlow's default, -inf).
+    # <= it (the spec's strict test, exactly; float16 runs: the largest float16); None passes nothing
+    # (TensorFlow's default, -inf).
     # iou_threshold goes through as it is. TensorFlow has no IoU op: box_iou is not implemented.
     #
     # - nms         -> tf.image.non_max_suppression (NonMaxSuppressionV3; float16 / float32 kernels
@@ -472,7 +491,11 @@ class TensorFlowTarget(Target):
             bt, st = tf.constant(b), tf.constant(s)
             t = float(iou_threshold)
             if self.nms_function == "non_max_suppression_padded":
-                idx, valid = tf.image.non_max_suppression_padded(bt, st, size, t, pad_to_max_output_size=True, **kw)
+                # Thresholds as tensors of the boxes' dtype (what TensorFlow converts Python floats to):
+                # the padded NMS is a tf.function, retraced for every new Python value.
+                kwt = {k: tf.constant(v, bt.dtype) for k, v in kw.items()}
+                idx, valid = tf.image.non_max_suppression_padded(bt, st, size, tf.constant(t, bt.dtype),
+                                                                 pad_to_max_output_size=True, **kwt)
                 return idx.numpy()[: int(valid.numpy())]
             return tf.image.non_max_suppression(bt, st, size, t, **kw).numpy()
 
@@ -529,10 +552,13 @@ class TensorFlowTarget(Target):
         s = np.ascontiguousarray(scores, dtype=dt)
 
         def fn():
+            # NonMaxSuppressionV5 takes its thresholds and sigma in the boxes' dtype (float16 too).
+            tdt = tf.float16 if dt == np.float16 else tf.float32
             idx, sc = tf.image.non_max_suppression_with_scores(
                 tf.constant(b), tf.constant(s), b.shape[0],
-                iou_threshold=float(iou_threshold), score_threshold=down(float(score_threshold), dt),
-                soft_nms_sigma=float(sigma))
+                iou_threshold=tf.constant(float(iou_threshold), tdt),
+                score_threshold=tf.constant(down(float(score_threshold), dt), tdt),
+                soft_nms_sigma=tf.constant(float(sigma), tdt))
             return idx.numpy(), sc.numpy()
 
         idx, sc = self._run(fn)
