@@ -20,8 +20,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from .dtypes import DTYPES
 from .config import PROFILES
+from .dtypes import DTYPES
 
 
 def _parser() -> argparse.ArgumentParser:

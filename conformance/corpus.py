@@ -121,6 +121,10 @@ MAX_POOL2D = [
     _pool("max_pool2d", "kernel exactly as large as the padded input", (2, 3, 3, 2), kernel_size=(5, 4),
           padding=1),
     _pool("max_pool2d", "'same' padding", (2, 3, 7, 6), kernel_size=3, stride=2, padding="same"),
+    _pool("max_pool2d", "'same' with dilation 2: the pad covers the dilated kernel", (2, 2, 5, 6),
+          kernel_size=2, stride=1, dilation=2, padding="same"),
+    _pool("max_pool2d", "'same' with stride larger than the kernel: no negative pad", (2, 3, 3, 4),
+          kernel_size=1, stride=3, padding="same"),
     _pool("max_pool2d", "empty batch", (0, 3, 5, 4), kernel_size=2),
 ]
 
@@ -139,6 +143,8 @@ AVG_POOL2D = [
     _pool("avg_pool2d", "NaN and infinities", _NAN, exact=False, kernel_size=2, stride=(2, 1)),
     _pool("avg_pool2d", "'same' padding excluded from the count", (2, 3, 7, 6), kernel_size=3, stride=2,
           padding="same", count_include_pad=False),
+    _pool("avg_pool2d", "'same' with stride larger than the kernel: no negative pad", (2, 3, 3, 4),
+          kernel_size=1, stride=3, padding="same"),
     _pool("avg_pool2d", "empty batch", (0, 3, 5, 4), kernel_size=2),
 ]
 

@@ -84,7 +84,8 @@ class Tally:
 
     def merge(self, other: Tally) -> None:
         for name in ("cases", "passed", "failed", "unsupported", "not_implemented", "errors", "crashes",
-                     "timeouts", "abandoned", "ambiguous", "sumsq", "count", "target_s", "reference_s", "compare_s", "total_s"):
+                     "timeouts", "abandoned", "ambiguous", "sumsq", "count", "target_s", "reference_s",
+                     "compare_s", "total_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.worst = max(self.worst, other.worst)
         self.failures = (self.failures + other.failures)[-KEEP_FAILURES:]
@@ -208,7 +209,6 @@ class Runner:
                           got=reply.value)
         worst, sumsq, count = 0.0, 0.0, 0
         for (name, ref, scale, terms), got in zip(expected, outs):
-            got = np.asarray(got) if isinstance(got, (list, float, int)) else got
             verdict = compare(ref, got, dtype=self.config.dtype, scale=scale, terms=terms,
                               exact=case.exact, divides=spec.divides, check_rms=False)
             if not verdict.ok:

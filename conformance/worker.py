@@ -38,7 +38,9 @@ def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
     except Exception as exc:  # the target cannot even start: report it, don't hang the parent
         conn.send(("setup-error", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", target.version()))
+    from .ops import OPS
+
+    conn.send(("ready", (target.version(), sorted(op for op in OPS if target.implements(op)))))
     while True:
         try:
             msg = conn.recv()
@@ -81,6 +83,7 @@ class Worker:
         self.spec, self.dtype, self.device = spec, dtype, device
         self.timeout, self.start_timeout = timeout, start_timeout
         self.version = ""
+        self.implemented: list[str] = []  # the ops the target defines, reported when it starts
         self.restarts = 0
         self._proc: Any = None
         self._conn: Any = None
@@ -104,8 +107,8 @@ class Worker:
             self.close()
             return Reply("error", detail=f"target process died while starting (exit code {code})")
         if kind == "ready":
-            self.version = detail
-            return Reply("ready", detail=detail)
+            self.version, self.implemented = detail
+            return Reply("ready", detail=self.version)
         self.close()
         return Reply("unsupported" if kind == "setup-unsupported" else "error", detail=detail)
 

@@ -6,14 +6,27 @@ bad ones with the same message.
 
 from __future__ import annotations
 
+import functools
 import numbers
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ._errors import fail
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 Pair = tuple[int, int]
+
+
+def ieee(fn: F) -> F:
+    """NaN and infinities are data (SPEC-6): compute without floating-point warnings."""
+    @functools.wraps(fn)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+    return quiet  # type: ignore[return-value]
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
@@ -25,9 +38,9 @@ def as_array(x: Any, name: str, ndim: int | None = None, clause: str = "SPEC-5")
     """
     arr = np.asarray(x)
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
-        fail(name, arr.dtype, "SPEC-5", "must have a real numeric dtype (int, uint or float)")
+        fail(name, arr, "SPEC-5", "must have a real numeric dtype (int, uint or float)")
     if ndim is not None and arr.ndim != ndim:
-        fail(name, arr.shape, clause, f"must be {ndim}-D, got {arr.ndim}-D")
+        fail(name, arr, clause, f"must be {ndim}-D, got {arr.ndim}-D")
     return arr.astype(np.float64, copy=False)
 
 

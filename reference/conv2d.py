@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _window as win
 from ._errors import fail
-from ._params import as_array, as_int
+from ._params import as_array, as_int, ieee
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ def conv_problem(x: np.ndarray, w: np.ndarray, stride: Any, padding: Any, dilati
     g = as_int(groups, "groups", "CONV-3", 1)
     n, c = x.shape[:2]
     m = w.shape[0]
-    if m < 1 or w.shape[1] < 1:
-        fail("w.shape", w.shape, "CONV-2", "M and C/groups must be >= 1")
+    if min(w.shape) < 1:
+        fail("w.shape", w.shape, "SPEC-7", "M, C/groups, KH and KW must be >= 1")
     if c % g:
         fail("groups", g, "CONV-3", f"must divide the input channels C={c}")
     if m % g:
@@ -70,6 +70,7 @@ def _bias(b: Any, m: int, clause: str) -> np.ndarray | None:
     return arr
 
 
+@ieee
 def conv2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> np.ndarray:
     """2-D cross-correlation of an NCHW batch with OIHW filters.
@@ -337,6 +338,7 @@ def weight_grad(dy: np.ndarray, x: np.ndarray, pr: ConvProblem) -> np.ndarray:
     return dw.reshape((pr.m, pr.cg) + geo.kernel)
 
 
+@ieee
 def conv2d_backward(dy: Any, x: Any, w: Any, *, stride: Any = 1, padding: Any = 0,
                     dilation: Any = 1, groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of conv2d with respect to x, w and b (CONV-7).
@@ -391,8 +393,9 @@ def conv2d_definitional(x: Any, w: Any, b: Any = None, *, stride: Any = 1, paddi
                         for p in range(kh):
                             for q in range(kw):
                                 h, v = i * sh + p * dh - pt, j * sw + q * dw_ - pl
-                                if 0 <= h < geo.in_hw[0] and 0 <= v < geo.in_hw[1]:
-                                    s += xa[n, g * pr.cg + c, h, v] * wa[m, c, p, q]
+                                inside = 0 <= h < geo.in_hw[0] and 0 <= v < geo.in_hw[1]
+                                # a padding tap is a term too: 0 * w (NaN for an infinite w)
+                                s += (xa[n, g * pr.cg + c, h, v] if inside else 0.0) * wa[m, c, p, q]
                     y[n, m, i, j] = s
     return y
 
@@ -415,4 +418,6 @@ def conv2d_backward_definitional(dy: Any, x: Any, w: Any, *, stride: Any = 1, pa
             if 0 <= h < geo.in_hw[0] and 0 <= v < geo.in_hw[1]:
                 dx[n, g * pr.cg + c, h, v] += dya[n, m, i, j] * wa[m, c, p, q]
                 dw[m, c, p, q] += dya[n, m, i, j] * xa[n, g * pr.cg + c, h, v]
+            else:  # the padding tap's term dy * 0 reaches dw (NaN for an infinite dy)
+                dw[m, c, p, q] += dya[n, m, i, j] * 0.0
     return dx, dw, dya.sum(axis=(0, 2, 3))

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _window as win
 from ._errors import fail
-from ._params import as_array, as_int, explicit_padding, pair
+from ._params import as_array, as_int, explicit_padding, ieee, pair
 from .conv2d import ConvProblem, ShapeOnly, _bias, conv2d, conv_problem, input_grad
 from .output_size import _transpose_len
 
@@ -18,11 +18,15 @@ def _problem(x: np.ndarray, w: np.ndarray, stride: Any, padding: Any, output_pad
     """The forward conv2d whose input gradient this transposed convolution is, and y's shape."""
     g = as_int(groups, "groups", "CONVT-2", 1)
     n, c = x.shape[:2]
+    if x.shape[2] < 1 or x.shape[3] < 1:
+        fail("x.shape", x.shape, "SPEC-7", "H and W must be >= 1")
+    if min(w.shape[1:]) < 1:
+        fail("w.shape", w.shape, "SPEC-7", "M/groups, KH and KW must be >= 1")
     if c != w.shape[0]:
         fail("w.shape", w.shape, "CONVT-2", f"w.shape[0] must equal the input channels C={c}")
     if c % g:
         fail("groups", g, "CONVT-2", f"must divide the input channels C={c}")
-    if isinstance(padding, str) and padding != "valid":
+    if padding in ("same", "same_lower"):
         fail("padding", padding, "CONVT-5", "transposed convolution takes numeric padding or 'valid'")
     pads = explicit_padding(0 if padding == "valid" else padding)
     assert pads is not None
@@ -38,6 +42,7 @@ def _problem(x: np.ndarray, w: np.ndarray, stride: Any, padding: Any, output_pad
 
 
 
+@ieee
 def conv_transpose2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, dilation: Any = 1, groups: int = 1) -> np.ndarray:
     """Transposed 2-D convolution ("deconvolution"), the adjoint of conv2d in its input.

@@ -8,9 +8,10 @@ import numpy as np
 
 from . import _window as win
 from ._errors import fail
-from ._params import as_array, as_int
+from ._params import as_array, as_int, ieee
 
 
+@ieee
 def im2col(x: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1) -> np.ndarray:
     """Unfold every window of an NCHW batch into one row (IM2COL-1).
@@ -27,6 +28,7 @@ def im2col(x: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
     return cols.transpose(0, 4, 5, 1, 2, 3).reshape(n * g.out_hw[0] * g.out_hw[1], c * g.taps)
 
 
+@ieee
 def col2im(col: Any, x_shape: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1) -> np.ndarray:
     """Fold rows back into an image, summing overlaps: the adjoint of im2col (IM2COL-2).

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _window as win
 from ._errors import fail
-from ._params import as_array, as_int
+from ._params import as_array, as_int, ieee
 
 
 def _geometry(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
@@ -92,9 +92,9 @@ def max_pool_fast(x: np.ndarray, g: win.Geometry, with_indices: bool = False
     chunk's result, are recomputed from their taps by the rule itself (the first NaN, else the
     first tap equal to the maximum). Indices, when asked for: a reverse scan of the taps marks
     the first real tap equal to the maximum; index = window base + tap offset.
-    Extra memory: one chunk buffer (about ``2 * CHUNK_ELEMENTS`` elements), no padded copy of
-    the whole input; with indices also per-chunk masks and per-tap tables of one plane's
-    outputs.
+    Extra memory: one chunk buffer (about ``2 * CHUNK_ELEMENTS`` elements, at least one padded
+    plane), no padded copy of the whole input; with indices also per-chunk masks and per-tap
+    tables of one plane's outputs.
     """
     n, c = x.shape[:2]
     oh, ow = g.out_hw
@@ -156,6 +156,7 @@ def max_pool_fast(x: np.ndarray, g: win.Geometry, with_indices: bool = False
     return y, idx
 
 
+@ieee
 def max_pool2d(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """2-D max pooling over NCHW input.
@@ -171,8 +172,9 @@ def max_pool2d(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0
     ``h * W + w`` into each input plane (−1 for a window wholly in padding).
     Method: :func:`max_pool_fast` (chunks of a few planes; indices only when asked for).
     Memory (peak extra, besides the result): one chunk buffer of about 2 * ``CHUNK_ELEMENTS``
-    (32 Ki) elements; with indices also two chunk-sized masks and per-tap tables of one
-    plane's outputs (KH*KW + 8 bytes per output position of a plane).
+    = 64 Ki elements (at least one padded plane); with indices also two chunk-sized masks
+    and per-tap tables of one plane's outputs (KH*KW + 8 bytes per output position of a
+    plane); a non-contiguous x is first copied.
     Raises :class:`SpecError` for a non-4-D input, bad kernel/stride/dilation/padding, or a
     kernel larger than the padded input.
     """
@@ -182,6 +184,7 @@ def max_pool2d(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0
     return (y, idx) if return_indices else y
 
 
+@ieee
 def max_pool2d_backward(dy: Any, x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0,
                         dilation: Any = 1, ceil_mode: bool = False) -> np.ndarray:
     """Gradient of max_pool2d in x (POOL-MAX-4): dy routed to each window's POOL-MAX-3 index.
@@ -236,6 +239,7 @@ def _avg_args(x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bo
     return xa, _geometry(xa, kernel_size, stride, padding, 1, ceil_mode)
 
 
+@ieee
 def avg_pool2d(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0,
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: Any = None) -> np.ndarray:
@@ -259,6 +263,7 @@ def avg_pool2d(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0
         return total / avg_divisor(g, count_include_pad, divisor_override)
 
 
+@ieee
 def avg_pool2d_backward(dy: Any, x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0,
                         ceil_mode: bool = False, count_include_pad: bool = True,
                         divisor_override: Any = None) -> np.ndarray:

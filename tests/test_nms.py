@@ -8,6 +8,7 @@ literal examples are computed by hand in the comments.
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -305,7 +306,7 @@ def test_fast_nms_equals_the_definitional_loop(case):
 def test_fast_nms_equals_the_loop_with_tiny_blocks_and_pair_budgets(case, block, budget, dense_max):
     # dense_max 0 resolves every block through the grid, 48 every small block densely.
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("reference.nms._DENSE_MAX", dense_max)
+        mp.setattr(sys.modules["reference.nms"], "_DENSE_MAX", dense_max)
         got = _nms(case["boxes"], case["scores"], case["iou_threshold"], case["score_threshold"],
                    case["max_output"], "xyxy", Rules(), False, block=block, pair_budget=budget)
     assert np.array_equal(got, call(nms_definitional, case))
@@ -349,7 +350,7 @@ def test_the_fast_search_window_reaches_exactly_the_farthest_box_that_can_suppre
     b, s = np.vstack([k_box, c_box]), np.array([0.9, 0.8])
     u = box_iou_definitional(b, b)[0, 1]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("reference.nms._CELL_FRACTION", 1e-12)
+        mp.setattr(sys.modules["reference.nms"], "_CELL_FRACTION", 1e-12)
         for t, want in ((float(np.nextafter(u, 0.0)), [0]), (u, [0, 1])):
             if 0.0 <= t <= 1.0:
                 assert _nms(b, s, t, None, None, "xyxy", Rules(), False, block=1).tolist() == want
@@ -562,7 +563,7 @@ def test_fast_batched_nms_equals_its_definitional_form(case, variants):
 def test_fast_batched_nms_equals_its_loop_with_tiny_blocks_and_pair_budgets(case, block, budget,
                                                                             dense_max):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("reference.nms._DENSE_MAX", dense_max)
+        mp.setattr(sys.modules["reference.nms"], "_DENSE_MAX", dense_max)
         got = _batched(case["boxes"], case["scores"], case["classes"], case["iou_threshold"],
                        case["score_threshold"], case["max_output_per_class"], "xyxy", Rules(),
                        False, block=block, pair_budget=budget)

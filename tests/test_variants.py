@@ -12,10 +12,12 @@ import pytest
 
 from conformance.corpus import CORPUS
 from conformance.ops import OPS
-from conformance.variants import VARIANTS
 from conformance.strategies.conv import Case
+from conformance.variants import VARIANTS
 
-CONV_FAMILY = set(CORPUS)
+# The convolution family; detection and augmentation check their variants' witnesses in their own tests.
+CONV_FAMILY = {"conv2d", "conv2d_backward", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+               "max_pool2d_backward", "avg_pool2d_backward", "im2col"}
 
 
 def _differs(a: list, b: list) -> bool:
@@ -40,5 +42,6 @@ def test_every_variant_named_in_the_runner_appears_in_the_spec():
     from pathlib import Path
 
     text = "\n".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parent.parent / "spec").glob("*.md"))
-    missing = sorted({v.name for v in VARIANTS if f"`{v.name}`" not in text})
+    # a combined variant ("a+b", a library following two conventions at once) names its parts
+    missing = sorted({part for v in VARIANTS for part in v.name.split("+") if f"`{part}`" not in text})
     assert not missing, f"variants the spec does not name: {missing}"

@@ -1,6 +1,5 @@
 """Fault: every image of the batch gets the first image's result; visible only when N > 1."""
 
-import numpy as np
 
 import reference
 
