@@ -128,8 +128,10 @@ def _run(args: Any) -> int:
             pytest_args.append(f"{opt}={val}")
     holder = _Holder()
     code = pytest.main(pytest_args + extra, plugins=[holder])
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
+        return 2  # the run itself did not happen: never report that as a pass
     if holder.report is None:
-        return 2 if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR) else int(code)
+        return int(code) or 2
     return int(holder.report["exit_status"])
 
 

@@ -64,7 +64,8 @@ def pytest_configure(config: Any) -> None:
             config.workerinput.get("cnnspec_partials")
 
 
-def pytest_configure_node(node: Any) -> None:  # xdist hook: hand the folder to workers
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown (and unused) without pytest-xdist
+def pytest_configure_node(node: Any) -> None:  # hand the partials folder to the workers
     node.workerinput["cnnspec_partials"] = node.config._cnnspec_partials
 
 

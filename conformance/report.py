@@ -89,8 +89,8 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
     skipped = start is None or start.kind != "ready"
     results = []
     for op, t in tallies.items():
-        if skipped:
-            status = "skipped" if start is None or start.kind == "unsupported" else "error"
+        if skipped:  # a missing library is a skip; a target that never started is an error
+            status = "skipped" if start is not None and start.kind == "unsupported" else "error"
         else:
             status = t.status
         variant, clause = _verdict(t)

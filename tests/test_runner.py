@@ -204,3 +204,12 @@ def test_pytest_xdist_workers_merge_into_one_report(tmp_path):
     _, report = run_json(tmp_path, str(TARGETS / "flipped_conv.py"), "--ops", "conv2d", "--examples", "5",
                          "--", "-n", "2")
     assert by_op(report)["conv2d"]["variant"] == "flipped-kernel"
+
+
+def test_a_run_works_without_pytest_xdist_and_an_internal_error_is_never_a_pass(tmp_path):
+    # The plugin's xdist hook must be optional: a plain install has no pytest-xdist.
+    proc, report = run_json(tmp_path, "reference", "--ops", "conv2d", "--examples", "3", "--", "-p", "no:xdist")
+    assert proc.returncode == 0 and by_op(report)["conv2d"]["status"] == "pass", proc.stdout[-3000:]
+    proc = cnnspec("run", "--target", "reference", "--ops", "conv2d", "--examples", "3", "--", "-p",
+                   "no_such_plugin_module")
+    assert proc.returncode == 2
