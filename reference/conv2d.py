@@ -371,6 +371,7 @@ def conv2d_backward(dy: Any, x: Any, w: Any, *, stride: Any = 1, padding: Any = 
 
 # --- definitional forms: direct transcriptions of the clauses, for small cases only -------------
 
+@ieee
 def conv2d_definitional(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
                         dilation: Any = 1, groups: int = 1, flip_kernel: bool = False) -> np.ndarray:
     """CONV-1 as written: one multiply-add per term. ``flip_kernel`` is variant ``flipped-kernel``."""
@@ -400,6 +401,7 @@ def conv2d_definitional(x: Any, w: Any, b: Any = None, *, stride: Any = 1, paddi
     return y
 
 
+@ieee
 def conv2d_backward_definitional(dy: Any, x: Any, w: Any, *, stride: Any = 1, padding: Any = 0,
                                  dilation: Any = 1, groups: int = 1
                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

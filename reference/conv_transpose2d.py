@@ -77,6 +77,7 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding:
     return y
 
 
+@ieee
 def conv_transpose2d_fourstep(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
                               output_padding: Any = 0, dilation: Any = 1, groups: int = 1,
                               flip_kernel: bool = True) -> np.ndarray:
@@ -109,6 +110,7 @@ def conv_transpose2d_fourstep(x: Any, w: Any, b: Any = None, *, stride: Any = 1,
     return conv2d(grown, wf, ba, stride=1, padding=0, dilation=(dh, dw), groups=g)
 
 
+@ieee
 def conv_transpose2d_definitional(x: Any, w: Any, b: Any = None, *, stride: Any = 1,
                                   padding: Any = 0, output_padding: Any = 0, dilation: Any = 1,
                                   groups: int = 1) -> np.ndarray:

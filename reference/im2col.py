@@ -54,6 +54,7 @@ def col2im(col: Any, x_shape: Any, kernel_size: Any, *, stride: Any = 1, padding
     return np.ascontiguousarray(win.crop(out, g))
 
 
+@ieee
 def im2col_definitional(x: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
                         dilation: Any = 1) -> np.ndarray:
     """IM2COL-1 as written, one entry at a time."""

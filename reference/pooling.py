@@ -297,6 +297,7 @@ def _window_items(x: np.ndarray, g: win.Geometry, n: int, c: int, i: int, j: int
             yield (x[n, c, h, v] if inside else None), h * g.in_hw[1] + v, padded
 
 
+@ieee
 def max_pool2d_definitional(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0,
                             dilation: Any = 1, ceil_mode: bool = False
                             ) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +315,7 @@ def max_pool2d_definitional(x: Any, kernel_size: Any, *, stride: Any = None, pad
     return y, idx
 
 
+@ieee
 def avg_pool2d_definitional(x: Any, kernel_size: Any, *, stride: Any = None, padding: Any = 0,
                             ceil_mode: bool = False, count_include_pad: bool = True,
                             divisor_override: Any = None) -> np.ndarray:
@@ -333,6 +335,7 @@ def avg_pool2d_definitional(x: Any, kernel_size: Any, *, stride: Any = None, pad
     return y
 
 
+@ieee
 def max_pool2d_backward_definitional(dy: Any, x: Any, kernel_size: Any, *, stride: Any = None,
                                      padding: Any = 0, dilation: Any = 1,
                                      ceil_mode: bool = False) -> np.ndarray:
@@ -349,6 +352,7 @@ def max_pool2d_backward_definitional(dy: Any, x: Any, kernel_size: Any, *, strid
     return dx
 
 
+@ieee
 def avg_pool2d_backward_definitional(dy: Any, x: Any, kernel_size: Any, *, stride: Any = None,
                                      padding: Any = 0, ceil_mode: bool = False,
                                      count_include_pad: bool = True,
