@@ -77,6 +77,8 @@ from typing import Any
 
 import numpy as np
 
+from reference.output_size import resolve_padding
+
 from ..ops_augmentation import uint8_aliases
 from . import Target, Unsupported
 
@@ -85,32 +87,6 @@ _MODES = ("valid", "same", "full")
 
 def _pair(v: Any) -> tuple[int, int]:
     return (int(v), int(v)) if not isinstance(v, (tuple, list)) else (int(v[0]), int(v[1]))
-
-
-def _spec_same(size: int, k: int, s: int, lower: bool) -> tuple[int, int]:
-    """The spec's "same" / "same_lower" pads of one axis at dilation 1 (SIZE-5, SIZE-6)."""
-    out = -(-size // s)
-    total = max((out - 1) * s + k - size, 0)
-    small, big = total // 2, total - total // 2
-    return (big, small) if lower else (small, big)
-
-
-def _axis_pads(padding: Any, hw: tuple[int, int], k: tuple[int, int], s: tuple[int, int]
-               ) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Any SIZE-2 padding form -> ((t, b), (l, r)) for this input."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0), (0, 0))
-        lower = padding == "same_lower"
-        return (_spec_same(hw[0], k[0], s[0], lower), _spec_same(hw[1], k[1], s[1], lower))
-    if isinstance(padding, (tuple, list)):
-        if all(isinstance(p, (tuple, list)) for p in padding):
-            (t, b), (l, r) = padding
-            return ((int(t), int(b)), (int(l), int(r)))
-        ph, pw = _pair(padding)
-        return ((ph, ph), (pw, pw))
-    p = int(padding)
-    return ((p, p), (p, p))
 
 
 def _mode_pads(mode: str, k: int) -> tuple[int, int]:
@@ -161,7 +137,7 @@ class SciPyTarget(Target):
         s = _pair(stride)
         k = (w.shape[2], w.shape[3])
         hw = (x.shape[2], x.shape[3])
-        pads = _axis_pads(padding, hw, k, s)
+        pads = resolve_padding(padding, hw, k, s, (1, 1))  # the spec's reading of every SIZE-2 form
         mode = _choose_mode(hw, k, s, pads)
         n, c = x.shape[:2]
         m = w.shape[0]

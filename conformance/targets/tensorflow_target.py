@@ -141,6 +141,8 @@ from typing import Any
 
 import numpy as np
 
+from reference._params import explicit_padding
+
 from ..ops_augmentation import uint8_aliases
 from . import Target, Unsupported
 
@@ -152,17 +154,8 @@ def _pair(v: Any) -> tuple[int, int]:
 
 
 def _pads(padding: Any) -> tuple[tuple[int, int], tuple[int, int]] | str:
-    """Numeric padding -> ((t, b), (l, r)); strings are returned as they are."""
-    if isinstance(padding, str):
-        return padding
-    if isinstance(padding, (tuple, list)):
-        if all(isinstance(p, (tuple, list)) for p in padding):
-            (t, b), (l, r) = padding
-            return ((int(t), int(b)), (int(l), int(r)))
-        ph, pw = _pair(padding)
-        return ((ph, ph), (pw, pw))
-    p = int(padding)
-    return ((p, p), (p, p))
+    """Numeric padding -> ((t, b), (l, r)) as the spec reads it (SIZE-2); strings as they are."""
+    return explicit_padding(padding) or padding
 
 
 def _tf_same(size: int, k: int, s: int, d: int) -> tuple[int, int]:
