@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from spec_helpers import spec_error
 
 from conformance.strategies.augmentation import (
     affine_matrices,
@@ -66,15 +66,6 @@ SPEC = Path(__file__).resolve().parent.parent / "spec" / "augmentation.md"
 NEAREST = {"interpolation": "nearest"}
 
 
-@contextmanager
-def spec_error(clause: str, param: str):
-    """The block raises SpecError for ``param`` citing ``clause`` in its message."""
-    with pytest.raises(SpecError) as info:
-        yield
-    err = info.value
-    assert err.clause == clause, str(err)
-    assert err.param == param, str(err)
-    assert str(err).startswith(f"{param}=") and str(err).endswith(f"({clause})"), str(err)
 
 
 def T(tx: float, ty: float) -> np.ndarray:
@@ -378,7 +369,6 @@ SAMPLING_VARIANT_SETS = st.tuples(
     st.sampled_from([(), ("yx-order",)]),
     st.sampled_from([(), ("truncate-to-uint8",)]),
 ).map(lambda parts: sum(parts, ()))
-
 
 QUARTER_TURN = np.array([[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]])
 

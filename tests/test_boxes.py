@@ -7,13 +7,13 @@ laws are checked bit for bit; literal examples are computed by hand in the comme
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from spec_helpers import spec_error
 
 from conformance.strategies.boxes import QUANTUM, boxes
 from reference._errors import SpecError
@@ -32,15 +32,6 @@ from reference.boxes import (
 EPS = np.finfo(np.float64).eps
 
 
-@contextmanager
-def spec_error(clause: str, param: str):
-    """The block raises SpecError for ``param``, citing ``clause`` in its message."""
-    with pytest.raises(SpecError) as info:
-        yield
-    err = info.value
-    assert err.clause == clause, str(err)
-    assert err.param == param, str(err)
-    assert str(err).startswith(f"{param}=") and str(err).endswith(f"({clause})"), str(err)
 
 
 def swap_xy(b: np.ndarray) -> np.ndarray:

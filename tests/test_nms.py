@@ -9,16 +9,15 @@ literal examples are computed by hand in the comments.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from spec_helpers import spec_error
 
 from conformance.strategies.boxes import batched_nms_cases, box_arrays, nms_cases, scores, soft_nms_cases
-from reference._errors import SpecError
 from reference.boxes import box_convert, box_iou_definitional, box_iou_variant
 from reference.nms import (
     NMS_VARIANTS,
@@ -41,15 +40,6 @@ HARD_VARIANTS = [v for v in NMS_VARIANTS if v != "tf-half-sigma"]
 SOFT_VARIANTS = [v for v in NMS_VARIANTS if v != "nan-scores-dropped"]
 
 
-@contextmanager
-def spec_error(clause: str, param: str):
-    """The block raises SpecError for ``param``, citing ``clause`` in its message."""
-    with pytest.raises(SpecError) as info:
-        yield
-    err = info.value
-    assert err.clause == clause, str(err)
-    assert err.param == param, str(err)
-    assert str(err).startswith(f"{param}=") and str(err).endswith(f"({clause})"), str(err)
 
 
 def B(*rows) -> np.ndarray:

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from spec_helpers import spec_error
 
 import reference.segmentation as seg
 from conformance.strategies.boxes import crf_cases, segmentation_cases, segmentation_logits
-from reference._errors import SpecError
 from reference.segmentation import (
     confusion_matrix,
     confusion_matrix_definitional,
@@ -39,15 +38,6 @@ from reference.segmentation import (
 EPS = np.finfo(np.float64).eps
 
 
-@contextmanager
-def spec_error(clause: str, param: str):
-    """The block raises SpecError for ``param``, citing ``clause`` in its message."""
-    with pytest.raises(SpecError) as info:
-        yield
-    err = info.value
-    assert err.clause == clause, str(err)
-    assert err.param == param, str(err)
-    assert str(err).startswith(f"{param}=") and str(err).endswith(f"({clause})"), str(err)
 
 
 def softmax0(z: np.ndarray) -> np.ndarray:
