@@ -2,7 +2,7 @@
 
     cnnspec run --target TARGET [--ops ...] [--dtype ...] [--device ...] [--examples N] [--seed S]
                 [--profile quick|default|thorough] [--json PATH] [--markdown PATH] [--junit PATH]
-                [--timeout SECONDS] [-- PYTEST_ARGS...]
+                [--timeout SECONDS] [--generation fast|hypothesis] [-- PYTEST_ARGS...]
     cnnspec targets
     cnnspec ops
     cnnspec golden write|check|verify ...   (golden vectors: see conformance/golden.py)
@@ -20,7 +20,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from .config import PROFILES
+from .config import GENERATIONS, PROFILES
 from .dtypes import DTYPES
 
 
@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="a page showing reference, target and difference images of failing cases "
                           "(pip install 'cnnspec[html]')")
     run.add_argument("--timeout", type=float, default=60.0, help="seconds per case before it counts as a timeout")
+    run.add_argument("--generation", default="fast", choices=GENERATIONS,
+                     help="fast (default): draw the generated cases with a seeded sweep of the shared "
+                          "strategies and use Hypothesis only to search and shrink once one fails; "
+                          "hypothesis: draw every case with Hypothesis (slower, its own edge-case search)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER,
                      help="after --: passed to pytest (-k EXPR, -n auto with pytest-xdist, -x, ...)")
     sub.add_parser("targets", help="the built-in targets, whether each is installed, its version")
@@ -117,7 +121,8 @@ def _run(args: Any) -> int:
     pytest_args = [str(suite), "-c", str(suite / "pytest.ini"), "--rootdir", str(suite),
                    "-p", "conformance.plugin", "-q", "--no-header", "-rN", "--tb=no",
                    f"--target={target}", f"--dtype={args.dtype}", f"--device={args.device}",
-                   f"--seed={args.seed}", f"--profile={args.profile}", f"--case-timeout={args.timeout}"]
+                   f"--seed={args.seed}", f"--profile={args.profile}", f"--case-timeout={args.timeout}",
+                   f"--generation={args.generation}"]
     if ops:
         pytest_args.append(f"--ops={','.join(ops)}")
     if args.examples:

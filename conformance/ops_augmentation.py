@@ -852,6 +852,8 @@ def corpus_cases() -> list[Case]:
         _warp("zoom", "anisotropic zoom, reflect", (2, 2, 5, 6), "bilinear", "reflect", factor=(1.5, 0.75)),
         _warp("zoom", "zoom out by 2 leaves a border of fill", (2, 2, 6, 7), "bilinear", "constant",
               fill=-1.0, factor=0.5),
+        _warp("zoom", "zoom out by 2 samples half-way between pixels: .5 ties round to even", (2, 2, 6, 8),
+              "bilinear", "nearest", uint8=True, factor=0.5),
         _warp("shear", "45 degrees: rows move by their distance below the centre", (2, 2, 6, 5), "nearest",
               "constant", angle=45.0),
         _warp("shear", "20 degrees, bilinear", (2, 3, 5, 6), "bilinear", "nearest", angle=20.0),

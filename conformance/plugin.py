@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from .config import GENERATIONS
 from .corpus import CORPUS
 from .ops import OPS
 from .runner import PROFILES, RunConfig, Runner, Tally, diagnose
@@ -32,6 +33,8 @@ def pytest_addoption(parser: Any) -> None:
     g.addoption("--examples", type=int, default=None, help="generated cases per op")
     g.addoption("--seed", type=int, default=0)
     g.addoption("--profile", default="default", choices=sorted(PROFILES))
+    g.addoption("--generation", default="fast", choices=list(GENERATIONS),
+                help="fast: a seeded sweep, Hypothesis only to shrink a failure; hypothesis: every case")
     g.addoption("--case-timeout", type=float, default=60.0, help="seconds per case before 'timeout'")
     g.addoption("--report-json", default=None)
     g.addoption("--report-markdown", default=None)
@@ -49,7 +52,8 @@ def _config(pc: Any) -> RunConfig:
     profile = pc.getoption("--profile")
     examples = pc.getoption("--examples") or PROFILES[profile]
     return RunConfig(pc.getoption("--target"), ops, pc.getoption("--dtype"), pc.getoption("--device"),
-                     examples, pc.getoption("--seed"), profile, pc.getoption("--case-timeout"))
+                     examples, pc.getoption("--seed"), profile, pc.getoption("--case-timeout"),
+                     pc.getoption("--generation"))
 
 
 def pytest_configure(config: Any) -> None:

@@ -116,19 +116,25 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
             "crash_cases": [{"status": r.status, "reason": r.reason, "case": r.case.describe()}
                             for r in t.crash_records[:5]],
             "seconds": {"total": round(t.total_s, 3), "target": round(t.target_s, 3),
-                        "reference": round(t.reference_s, 3), "compare": round(t.compare_s, 3)},
+                        "reference": round(t.reference_s, 3), "compare": round(t.compare_s, 3),
+                        "generate": round(t.generate_s, 3)},
         })
     return {
         "schema_version": SCHEMA_VERSION,
         "cnnspec_version": reference.__version__,
         "target": cfg.target, "target_version": version, "dtype": cfg.dtype, "device": cfg.device,
-        "profile": cfg.profile, "examples": cfg.examples, "seed": cfg.seed,
+        "profile": cfg.profile, "examples": cfg.examples, "seed": cfg.seed, "generation": cfg.generation,
         "skipped_reason": (start.detail if start is not None else "not started") if skipped else "",
         "python": platform.python_version(), "numpy": np.__version__,
         "seconds": round(elapsed, 2),
         "results": results,
         "exit_status": exit_status(results),
     }
+
+
+#: How the terminal report names where a counterexample came from.
+SOURCES = {"corpus": "corpus", "generated": "generated; found by the sweep, not shrunk",
+           "shrink": "generated, shrunk by Hypothesis"}
 
 
 def _verdict(t: Tally) -> tuple[str, str]:
@@ -170,7 +176,8 @@ def terminal(report: dict[str, Any]) -> str:
         if ce:
             clause = f" [{ce['clause']}]" if ce["clause"] else ""
             parts += ["", f"── {r['op']}: {r['status']} — {ce['reason']}{clause}",
-                      f"   minimal case ({ce['source']}{', ' + ce['note'] if ce['note'] else ''}): "
+                      f"   minimal case ({SOURCES.get(ce['source'], ce['source'])}"
+                      f"{', ' + ce['note'] if ce['note'] else ''}): "
                       f"{ce['description']}"]
             if r["variant_detail"]:
                 parts.append(f"   diagnosis: {r['variant_detail']}")

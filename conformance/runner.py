@@ -74,6 +74,7 @@ class Tally:
     reference_s: float = 0.0
     compare_s: float = 0.0
     total_s: float = 0.0
+    generate_s: float = 0.0  # drawing the generated cases (the fast sweep's, or Hypothesis's)
     diagnosis: list[tuple[str, str, str, int, int]] = field(default_factory=list)  # see diagnose()
     abandoned: int = 0  # cases not run once MAX_BAD crashes/timeouts were reached
     ambiguous: int = 0  # cases where the spec allows the target's different answer (OpSpec.ambiguous)
@@ -85,7 +86,7 @@ class Tally:
     def merge(self, other: Tally) -> None:
         for name in ("cases", "passed", "failed", "unsupported", "not_implemented", "errors", "crashes",
                      "timeouts", "abandoned", "ambiguous", "sumsq", "count", "target_s", "reference_s",
-                     "compare_s", "total_s"):
+                     "compare_s", "total_s", "generate_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.worst = max(self.worst, other.worst)
         self.failures = (self.failures + other.failures)[-KEEP_FAILURES:]
@@ -163,37 +164,58 @@ class Runner:
 
     def check(self, op: str, case: Case, source: str) -> Record:
         """Run ``case`` on the target and judge it against the reference (TOL-*)."""
+        return self.check_many(op, [case], source)[0]
+
+    def check_many(self, op: str, cases: list[Case], source: str) -> list[Record]:
+        """Check ``cases`` in one exchange with the worker (a whole sweep costs one message out and
+        one reply per case, not a round trip each). One record per case, in order."""
         tally = self.tallies[op]
         spec = OPS[op]
         if source == "generated" and op in self.shrinking:
             source = "shrink"
-        if tally.crashes + tally.timeouts >= MAX_BAD:
-            tally.abandoned += 1
-            return Record(op, "abandoned", source, case, reason=f"not run after {MAX_BAD} crashes/timeouts")
-        sent, mine = rounded(case, self.config.dtype)
-        t0 = time.perf_counter()
-        try:
-            expected = spec.measure(mine)
-        except SpecError as exc:  # the generator drew an invalid case: a defect of cnnspec itself
-            rec = Record(op, "error", source, mine, exc.clause, f"reference rejected the case: {exc}")
-            return self._tally(tally, rec)
-        tally.reference_s += time.perf_counter() - t0
-        reply = self.worker.call(op, list(sent.arrays.values()), dict(sent.params))
-        reduced = spec.fallback(case) if reply.kind == "unsupported" and spec.fallback else None
-        if reduced is not None:
-            sent, mine = rounded(reduced, self.config.dtype)
-            t0 = time.perf_counter()
-            expected = spec.measure(mine)
-            tally.reference_s += time.perf_counter() - t0
+        records: list[Record | None] = [None] * len(cases)
+        left = max(0, MAX_BAD - tally.crashes - tally.timeouts)
+        pairs = [rounded(case, self.config.dtype) for case in cases] if left else []
+        expected: list[Any] = [None] * len(pairs)
+
+        def references() -> None:  # while the target works on the same cases
+            for i, (_, mine) in enumerate(pairs):
+                t0 = time.perf_counter()
+                try:
+                    expected[i] = spec.measure(mine)
+                except SpecError as exc:  # the generator drew an invalid case: a defect of cnnspec
+                    expected[i] = exc
+                tally.reference_s += time.perf_counter() - t0
+
+        calls = [(list(sent.arrays.values()), dict(sent.params)) for sent, _ in pairs]
+        replies = self.worker.call_many(op, calls, max_bad=left, meanwhile=references) if calls else []
+        for i, ((sent, mine), reply) in enumerate(zip(pairs, replies)):
+            if isinstance(expected[i], SpecError):
+                exc = expected[i]
+                rec = Record(op, "error", source, mine, exc.clause, f"reference rejected the case: {exc}")
+                records[i] = self._tally(tally, rec)
+                continue
             tally.target_s += reply.seconds
-            reply = self.worker.call(op, list(sent.arrays.values()), dict(sent.params))
-        tally.target_s += reply.seconds
-        t2 = time.perf_counter()
-        if not spec.exact_capable:
-            mine.exact = False
-        rec = self._judge(op, mine, source, expected, reply)
-        tally.compare_s += time.perf_counter() - t2
-        return self._tally(tally, rec)
+            reduced = spec.fallback(cases[i]) if reply.kind == "unsupported" and spec.fallback else None
+            if reduced is not None:
+                sent, mine = rounded(reduced, self.config.dtype)
+                t0 = time.perf_counter()
+                expected[i] = spec.measure(mine)
+                tally.reference_s += time.perf_counter() - t0
+                reply = self.worker.call(op, list(sent.arrays.values()), dict(sent.params))
+                tally.target_s += reply.seconds
+            t2 = time.perf_counter()
+            if not spec.exact_capable:
+                mine.exact = False
+            rec = self._judge(op, mine, source, expected[i], reply)
+            tally.compare_s += time.perf_counter() - t2
+            records[i] = self._tally(tally, rec)
+        for i, rec in enumerate(records):
+            if rec is None:  # not run: MAX_BAD crashes and timeouts came first
+                tally.abandoned += 1
+                records[i] = Record(op, "abandoned", source, cases[i],
+                                    reason=f"not run after {MAX_BAD} crashes/timeouts")
+        return records  # type: ignore[return-value]
 
     def _judge(self, op: str, case: Case, source: str, expected: Any, reply: Any) -> Record:
         spec = OPS[op]

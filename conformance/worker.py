@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ class Reply:
     kind: str
     value: Any = None
     detail: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # the target's own time (a crash or a timeout: the time until it was noticed)
 
 
 def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
@@ -48,17 +49,28 @@ def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
             return
         if msg is None:
             return
-        op, arrays, params = msg
-        if not target.implements(op):
-            conn.send(("not-implemented", None, ""))
-            continue
-        try:
-            out = getattr(target, op)(*arrays, **params)
-            conn.send(("ok", _plain(out), ""))
-        except Unsupported as exc:
-            conn.send(("unsupported", None, str(exc)))
-        except Exception as exc:
-            conn.send(("error", None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"))
+        # One call, or a batch whose replies stream back one by one: the parent then knows
+        # which case a crash or a hang belongs to, and one message carries a whole sweep.
+        op, calls = msg
+        for arrays, params in calls:
+            conn.send(_answer(target, op, arrays, params))
+
+
+def _answer(target: Any, op: str, arrays: list[Any], params: dict[str, Any]) -> tuple[str, Any, str, float]:
+    """(kind, value, detail, seconds): seconds is the target's own time, conversions included."""
+    from .targets import Unsupported
+
+    if not target.implements(op):
+        return ("not-implemented", None, "", 0.0)
+    t0 = time.perf_counter()
+    try:
+        out = _plain(getattr(target, op)(*arrays, **params))
+        return ("ok", out, "", time.perf_counter() - t0)
+    except Unsupported as exc:
+        return ("unsupported", None, str(exc), time.perf_counter() - t0)
+    except Exception as exc:
+        return ("error", None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}",
+                time.perf_counter() - t0)
 
 
 def _plain(out: Any) -> Any:
@@ -113,25 +125,71 @@ class Worker:
         return Reply("unsupported" if kind == "setup-unsupported" else "error", detail=detail)
 
     def call(self, op: str, arrays: list[np.ndarray | None], params: dict[str, Any]) -> Reply:
-        if self._proc is None or not self._proc.is_alive():
-            started = self.start()
-            if started.kind != "ready":
-                return started
+        return self.call_many(op, [(arrays, params)])[0]
+
+    def call_many(self, op: str, calls: list[tuple[list[Any], dict[str, Any]]],
+                  max_bad: int | None = None, meanwhile: Callable[[], None] | None = None) -> list[Reply]:
+        """One reply per call, in order. A crash or a timeout is that call's reply; the worker is
+        restarted and the calls after it go on, until ``max_bad`` crashes and timeouts: then the
+        replies stop short and the caller counts the rest as not run.
+
+        ``meanwhile`` runs once, after the calls are sent and while the target works on them (the
+        runner computes the reference then: on two cores the two overlap). ``Reply.seconds`` is
+        the target's own time, measured in the worker; a timeout counts from the end of
+        ``meanwhile``.
+        """
+        replies: list[Reply] = []
+        bad = 0
+        pending = list(calls)
+        ran = False
+
+        def once() -> None:
+            nonlocal ran
+            if meanwhile is not None and not ran:
+                ran = True
+                meanwhile()
+
+        try:
+            while pending and (max_bad is None or bad < max_bad):
+                if self._proc is None or not self._proc.is_alive():
+                    started = self.start()
+                    if started.kind != "ready":
+                        return replies + [started] * len(pending)
+                answered = self._exchange(op, pending, replies, once)
+                if answered < len(pending):
+                    bad += 1
+                    pending = pending[answered + 1:]
+                else:
+                    pending = []
+            return replies
+        finally:
+            once()
+
+    def _exchange(self, op: str, pending: list[Any], replies: list[Reply], meanwhile: Callable[[], None]) -> int:
+        """Send ``pending``, append the replies (a crash's or a timeout's last); how many were answered."""
+        answered = 0
         t0 = time.perf_counter()
         try:
-            self._conn.send((op, arrays, params))
-            if not self._conn.poll(self.timeout):
-                self._restart()
-                return Reply("timeout", detail=f"no answer within {self.timeout:g} s",
-                             seconds=time.perf_counter() - t0)
-            kind, value, detail = self._conn.recv()
+            self._conn.send((op, pending))
+            meanwhile()
+            t0 = time.perf_counter()
+            for _ in pending:
+                if not self._conn.poll(self.timeout):
+                    self._restart()
+                    replies.append(Reply("timeout", detail=f"no answer within {self.timeout:g} s",
+                                         seconds=time.perf_counter() - t0))
+                    return answered
+                kind, value, detail, seconds = self._conn.recv()
+                replies.append(Reply(kind, value, detail, seconds))
+                t0 = time.perf_counter()
+                answered += 1
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             code = self._proc.exitcode if self._proc is not None else None
             self._proc.join(5)
             code = self._proc.exitcode if code is None else code
             self._restart()
-            return Reply("crash", detail=_describe_exit(code), seconds=time.perf_counter() - t0)
-        return Reply(kind, value, detail, time.perf_counter() - t0)
+            replies.append(Reply("crash", detail=_describe_exit(code), seconds=time.perf_counter() - t0))
+        return answered
 
     def _restart(self) -> None:
         self.close()

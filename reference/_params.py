@@ -46,6 +46,10 @@ def as_array(x: Any, name: str, ndim: int | None = None, clause: str = "SPEC-5")
 
 def as_int(value: Any, name: str, clause: str, minimum: int | None = None) -> int:
     """A Python int from an int-like value; bools and floats are rejected (SIZE-1)."""
+    if type(value) is int:  # the common case, without the abstract-class check (cheap on tiny cases)
+        if minimum is not None and value < minimum:
+            fail(name, value, clause, f"must be >= {minimum}")
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         fail(name, value, clause, "must be an integer")
     v = int(value)

@@ -97,6 +97,43 @@ def test_a_fault_visible_only_off_the_diagonal_is_found_and_shrunk(tmp_path, mod
     assert ce["shapes"]["x"][2] * ce["shapes"]["x"][3] <= 4, ce  # and is small
 
 
+@pytest.mark.clause("CONV-1")
+def test_hypothesis_generation_finds_and_shrinks_a_planted_fault_too(tmp_path):
+    proc, report = run_json(tmp_path, str(TARGETS / "flipped_conv.py"), "--ops", "conv2d", "--profile", "quick",
+                            "--generation", "hypothesis")
+    assert proc.returncode == 1 and report["generation"] == "hypothesis"
+    r = by_op(report)["conv2d"]
+    assert r["status"] == "fail" and r["clause"] == "CONV-1" and "flipped-kernel" in r["variant"].split(" or ")
+
+
+@pytest.mark.clause("CONV-1")
+def test_a_failure_only_the_sweep_meets_is_reported_as_found_not_shrunk(tmp_path):
+    # -k generated: no curated case runs first, so the target's one wrong call is the sweep's first case
+    proc, report = run_json(tmp_path, str(TARGETS / "wrong_first_call.py"), "--ops", "conv2d", "--examples", "10",
+                            "--", "-k", "generated")
+    assert proc.returncode == 1 and report["generation"] == "fast"
+    r = by_op(report)["conv2d"]
+    assert r["status"] == "fail" and r["failures"] == 1 and r["cases"] == 10
+    ce = r["counterexample"]
+    assert ce["source"] == "generated" and ce["shapes"]["x"][:2] == [1, 1]  # the sweep's first, simplest case
+    assert "minimal case (generated; found by the sweep, not shrunk)" in proc.stdout
+
+
+@pytest.mark.clause("SPEC-3")
+def test_a_crash_or_a_hang_inside_a_sweep_is_charged_to_its_case_and_the_sweep_goes_on(tmp_path):
+    proc, report = run_json(tmp_path, str(TARGETS / "sweep_crash.py"), "--ops", "conv2d,max_pool2d",
+                            "--examples", "30", "--timeout", "2", "--", "-k", "generated")
+    assert proc.returncode == 1
+    r = by_op(report)
+    assert r["conv2d"]["status"] == "crash" and r["max_pool2d"]["status"] == "timeout"
+    for op, bad in (("conv2d", "crashes"), ("max_pool2d", "timeouts")):
+        t = r[op]
+        assert t[bad] >= 1 and t["crash_cases"], t
+        assert all(c["case"].startswith(f"{op}(x(3, ") for c in t["crash_cases"]), t["crash_cases"]
+        assert t["passed"] >= 5  # the cases after each crash still ran, in a fresh worker
+        assert t["cases"] + t["abandoned"] == 30 and t["passed"] + t[bad] == t["cases"], t
+
+
 def test_the_repro_snippet_reproduces_the_failure_against_the_target_alone(tmp_path):
     _, report = run_json(tmp_path, str(TARGETS / "flipped_conv.py"), "--ops", "conv2d", "--profile", "quick")
     snippet = by_op(report)["conv2d"]["counterexample"]["repro"]

@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from reference.boxes import FORMATS, box_convert, box_iou
 
+from . import booleans, floats, integers
+
 #: Coordinates are multiples of QUANTUM: every format conversion of such boxes is exact.
 QUANTUM = 0.25
 #: Box centres lie in [0, SPAN] and sizes in [0, MAX_SIZE] (in units of QUANTUM * 4).
@@ -33,7 +35,7 @@ SCORE_LEVELS = 8
 
 def _q(draw: Any, lo: int, hi: int) -> float:
     """A multiple of QUANTUM in [lo, hi] (in QUANTUM units); shrinks towards lo (or 0)."""
-    return draw(st.integers(lo, hi)) * QUANTUM
+    return draw(integers(lo, hi)) * QUANTUM
 
 
 @st.composite
@@ -49,14 +51,14 @@ def box_arrays(draw: Any, n: Any = (0, 10), fmt: str = "xyxy", *, degenerate: bo
     (identical boxes), seed 0.
     """
     lo, hi = (n, n) if isinstance(n, int) else n
-    count = draw(st.integers(lo, hi))
-    k = draw(st.integers(*clusters))
+    count = draw(integers(lo, hi))
+    k = draw(integers(*clusters))
     min_size = 0 if degenerate else 1
-    centres = np.array([[draw(st.integers(0, 4 * SPAN)), draw(st.integers(0, 4 * SPAN)),
-                         draw(st.integers(min_size, 4 * MAX_SIZE)),
-                         draw(st.integers(min_size, 4 * MAX_SIZE))] for _ in range(k)])
-    amplitude = draw(st.integers(0, jitter))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    centres = np.array([[draw(integers(0, 4 * SPAN)), draw(integers(0, 4 * SPAN)),
+                         draw(integers(min_size, 4 * MAX_SIZE)),
+                         draw(integers(min_size, 4 * MAX_SIZE))] for _ in range(k)])
+    amplitude = draw(integers(0, jitter))
+    rng = np.random.default_rng(draw(integers(0, 2**32 - 1)))
     x, y, w, h = centres[rng.integers(0, k, count)].T
     dx1, dy1, dx2, dy2 = rng.integers(-amplitude, amplitude + 1, (4, count))
     x1, y1 = x + dx1, y + dy1
@@ -81,10 +83,10 @@ def scores(draw: Any, n: int, *, distinct: bool = False, lo: float = 0.0) -> np.
     scores are a permutation of n evenly spaced values (no filtering). Both come from a
     drawn seed. Shrinks towards all scores equal, or seed 0.
     """
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = np.random.default_rng(draw(integers(0, 2**32 - 1)))
     if distinct:
         return lo + rng.permutation(n).astype(np.float64) / max(n, 1)
-    levels = draw(st.integers(1, SCORE_LEVELS + 1))
+    levels = draw(integers(1, SCORE_LEVELS + 1))
     values = rng.choice(SCORE_LEVELS + 1, size=levels, replace=False)
     return lo + values[rng.integers(0, levels, n)].astype(np.float64) / SCORE_LEVELS
 
@@ -100,8 +102,8 @@ def iou_thresholds(draw: Any, b: np.ndarray, fmt: str = "xyxy") -> float:
     if kind == "round":
         return draw(st.sampled_from([0.3, 0.5, 0.7]))
     if kind == "any":
-        return draw(st.floats(0.0, 1.0))
-    u = float(ious[draw(st.integers(0, ious.size - 1))])
+        return draw(floats(0.0, 1.0))
+    u = float(ious[draw(integers(0, ious.size - 1))])
     if kind == "pair":
         return u
     return float(np.nextafter(u, draw(st.sampled_from([0.0, 1.0]))))
@@ -125,10 +127,10 @@ def nms_cases(draw: Any, max_n: int = 12, *, fmt: str | None = "xyxy", distinct:
     if kind == "none" or n == 0:
         thr = None
     elif kind == "score":
-        thr = float(s[draw(st.integers(0, n - 1))])
+        thr = float(s[draw(integers(0, n - 1))])
     else:
-        thr = draw(st.floats(-0.5, 1.5))
-    max_output = draw(st.none() | st.integers(0, n + 1))
+        thr = draw(floats(-0.5, 1.5))
+    max_output = draw(st.none() | integers(0, n + 1))
     return {"boxes": b, "scores": s, "iou_threshold": t, "score_threshold": thr,
             "max_output": max_output, "fmt": f}
 
@@ -140,7 +142,7 @@ def batched_nms_cases(draw: Any, max_n: int = 12, *, max_classes: int = 3,
     negative) and ``max_output_per_class`` instead of ``max_output``. Shrinks towards one class."""
     case = draw(nms_cases(max_n, fmt=fmt))
     n = case["boxes"].shape[0]
-    cls = draw(st.lists(st.integers(-1, max_classes - 2), min_size=n, max_size=n))
+    cls = draw(st.lists(integers(-1, max_classes - 2), min_size=n, max_size=n))
     case["classes"] = np.array(cls, dtype=np.int64).reshape(n)
     case["max_output_per_class"] = case.pop("max_output")
     return case
@@ -156,9 +158,9 @@ def soft_nms_cases(draw: Any, max_n: int = 10, *, fmt: str | None = "xyxy") -> d
     n = b.shape[0]
     s = draw(scores(n))
     method = draw(st.sampled_from(["gaussian", "linear"]))
-    sigma = draw(st.sampled_from([0.5, 0.1, 1.0]) | st.floats(0.01, 4.0))
+    sigma = draw(st.sampled_from([0.5, 0.1, 1.0]) | floats(0.01, 4.0))
     t = draw(iou_thresholds(b, f))
-    thr = draw(st.sampled_from([0.001, 0.0]) | (st.integers(0, n - 1).map(lambda i: float(s[i]))
+    thr = draw(st.sampled_from([0.001, 0.0]) | (integers(0, n - 1).map(lambda i: float(s[i]))
                                                  if n else st.just(0.001)))
     return {"boxes": b, "scores": s, "sigma": sigma, "iou_threshold": t, "score_threshold": thr,
             "method": method, "fmt": f}
@@ -170,7 +172,7 @@ def label_maps(draw: Any, shape: tuple[int, ...], num_classes: int, *,
     """An int64 map of ``shape`` with values in [0, num_classes) (and ``ignore_index`` when
     given, on about a fifth of the pixels), drawn from a seed so large maps stay cheap.
     Shrinks towards seed 0."""
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = np.random.default_rng(draw(integers(0, 2**32 - 1)))
     labels = rng.integers(0, num_classes, shape)
     if ignore_index is not None:
         labels = np.where(rng.random(shape) < 0.2, ignore_index, labels)
@@ -185,17 +187,17 @@ def segmentation_cases(draw: Any, max_classes: int = 5, max_side: int = 6) -> di
     is often a noisy copy of target, so classes are both hit and missed, and some
     classes are absent from both (NaN per-class IoU). Shrinks towards one class, 1 x 1.
     """
-    c = draw(st.integers(1, max_classes))
+    c = draw(integers(1, max_classes))
     shape = draw(st.sampled_from(["hw", "nhw"]))
-    h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
-    dims = (h, w) if shape == "hw" else (draw(st.integers(1, 2)), h, w)
-    ig = draw(st.none() | st.sampled_from([255, -1]) | st.integers(0, c - 1))
+    h, w = draw(integers(1, max_side)), draw(integers(1, max_side))
+    dims = (h, w) if shape == "hw" else (draw(integers(1, 2)), h, w)
+    ig = draw(st.none() | st.sampled_from([255, -1]) | integers(0, c - 1))
     # Classes actually used: the first `used` of a drawn permutation, so some may be absent.
-    used = draw(st.integers(1, c))
+    used = draw(integers(1, c))
     perm = np.array(draw(st.permutations(range(c))), dtype=np.int64)
     target = perm[draw(label_maps(dims, used))]
     noise = perm[draw(label_maps(dims, used))]
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = np.random.default_rng(draw(integers(0, 2**32 - 1)))
     pred = np.where(rng.random(dims) < 0.6, target, noise)
     if ig is not None:
         target = np.where(rng.random(dims) < 0.2, ig, target)
@@ -208,10 +210,10 @@ def segmentation_logits(draw: Any, max_classes: int = 4, max_side: int = 4,
                         batch: bool | None = None) -> np.ndarray:
     """Logits (C, H, W) or (N, C, H, W) of small integers, so per-pixel ties are common;
     sometimes with ±inf. Shrinks towards all zeros (all ties: every label 0)."""
-    c = draw(st.integers(1, max_classes))
-    h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
-    nb = draw(st.booleans()) if batch is None else batch
-    shape = (draw(st.integers(0, 2)), c, h, w) if nb else (c, h, w)
+    c = draw(integers(1, max_classes))
+    h, w = draw(integers(1, max_side)), draw(integers(1, max_side))
+    nb = draw(booleans()) if batch is None else batch
+    shape = (draw(integers(0, 2)), c, h, w) if nb else (c, h, w)
     size = int(np.prod(shape))
     vals = draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, -1.0, np.inf, -np.inf]),
                          min_size=size, max_size=size))
@@ -224,18 +226,18 @@ def crf_cases(draw: Any, max_classes: int = 3, max_side: int = 4, max_iterations
     """Arguments of ``dense_crf``: {unary_logits, image, iterations, theta_alpha, theta_beta,
     theta_gamma, w_appearance, w_smoothness}, small enough for the O(P**2) loop form.
     Shrinks towards 1 class, a 1 x 1 image, 0 iterations and zero weights."""
-    c = draw(st.integers(1, max_classes))
-    h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
-    k = draw(st.integers(1, 3))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    c = draw(integers(1, max_classes))
+    h, w = draw(integers(1, max_side)), draw(integers(1, max_side))
+    k = draw(integers(1, 3))
+    rng = np.random.default_rng(draw(integers(0, 2**32 - 1)))
     return {"unary_logits": rng.normal(0, 2, (c, h, w)),
             "image": rng.integers(0, 256, (k, h, w)).astype(np.float64),
-            "iterations": draw(st.integers(0, max_iterations)),
+            "iterations": draw(integers(0, max_iterations)),
             "theta_alpha": draw(st.sampled_from([1.0, 3.0, 80.0])),
             "theta_beta": draw(st.sampled_from([5.0, 13.0, 50.0])),
             "theta_gamma": draw(st.sampled_from([1.0, 3.0])),
-            "w_appearance": draw(st.sampled_from([0.0, 1.0, 10.0]) | st.floats(0.0, 10.0)),
-            "w_smoothness": draw(st.sampled_from([0.0, 1.0, 3.0]) | st.floats(0.0, 10.0))}
+            "w_appearance": draw(st.sampled_from([0.0, 1.0, 10.0]) | floats(0.0, 10.0)),
+            "w_smoothness": draw(st.sampled_from([0.0, 1.0, 3.0]) | floats(0.0, 10.0))}
 
 
 __all__ = ["QUANTUM", "box_arrays", "boxes", "scores", "iou_thresholds", "nms_cases",

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from . import booleans, integers
+
 #: Exact data are integers in [-EXACT_MAX, EXACT_MAX]: every partial sum of a small case
 #: is then an integer far below 2**8, exactly representable even in bfloat16 (TOL-1).
 EXACT_MAX = 2
@@ -47,7 +49,7 @@ class Case:
 
 def pairs(lo: int, hi: int) -> st.SearchStrategy[tuple[int, int]]:
     """(h, w) drawn independently in [lo, hi]; shrinks towards (lo, lo)."""
-    return st.tuples(st.integers(lo, hi), st.integers(lo, hi))
+    return st.tuples(integers(lo, hi), integers(lo, hi))
 
 
 @st.composite
@@ -58,7 +60,7 @@ def int_or_pair(draw: Any, values: tuple[int, int]) -> Any:
     shrinker can move h and w freely (towards the pair form).
     """
     h, w = values
-    as_int = draw(st.booleans())
+    as_int = draw(booleans())
     return h if as_int and h == w else (h, w)
 
 
@@ -74,7 +76,7 @@ def padding_forms(draw: Any, max_pad: int = 2, strings: bool = True) -> tuple[An
     shrinker can change the form without losing the rest of the case.
     """
     kind = draw(st.sampled_from(PADDING_KINDS if strings else PADDING_KINDS[:3]))
-    t, b, l, r = (draw(st.integers(0, max_pad)) for _ in range(4))
+    t, b, l, r = (draw(integers(0, max_pad)) for _ in range(4))
     if kind == "int":
         return t, ((t, t), (t, t))
     if kind == "pair":
@@ -87,15 +89,15 @@ def padding_forms(draw: Any, max_pad: int = 2, strings: bool = True) -> tuple[An
 def _fit(draw: Any, k: int, d: int, pads: tuple[int, int] | None, extra: int) -> int:
     """A size whose padded extent holds the dilated kernel (SIZE-4), by construction."""
     need = d * (k - 1) + 1 - (sum(pads) if pads else 0)
-    return max(1, need) + draw(st.integers(0, extra))
+    return max(1, need) + draw(integers(0, extra))
 
 
 def data(draw: Any, shape: tuple[int, ...], exact: bool) -> np.ndarray:
     """Float64 data: small integers (exact) or seeded standard normals (real)."""
     if exact:
-        seed = draw(st.integers(0, 2**32 - 1))
+        seed = draw(integers(0, 2**32 - 1))
         return np.random.default_rng(seed).integers(-EXACT_MAX, EXACT_MAX + 1, shape).astype(np.float64)
-    seed = draw(st.integers(0, 2**32 - 1))
+    seed = draw(integers(0, 2**32 - 1))
     return np.random.default_rng(seed).standard_normal(shape)
 
 
@@ -116,9 +118,9 @@ def windows(draw: Any, max_kernel: int = 3, max_stride: int = 3, max_dilation: i
 @st.composite
 def channels(draw: Any, max_groups: int = 3, max_per_group: int = 3) -> tuple[int, int, int]:
     """(C, M, groups) with groups dividing both; depthwise (C/groups = 1) drawn often."""
-    g = draw(st.integers(1, max_groups))
-    cg = draw(st.integers(1, max_per_group))
-    mg = draw(st.integers(1, max_per_group))
+    g = draw(integers(1, max_groups))
+    cg = draw(integers(1, max_per_group))
+    mg = draw(integers(1, max_per_group))
     return g * cg, g * mg, g
 
 
@@ -127,14 +129,14 @@ def channels(draw: Any, max_groups: int = 3, max_per_group: int = 3) -> tuple[in
 @st.composite
 def conv2d_cases(draw: Any, exact: bool | None = None, max_batch: int = 3) -> Case:
     """conv2d(x, w, b, stride, padding, dilation, groups) with every option varied."""
-    exact = draw(st.booleans()) if exact is None else exact
+    exact = draw(booleans()) if exact is None else exact
     geo = draw(windows())
     c, m, g = draw(channels())
-    n = draw(st.integers(1, max_batch))
+    n = draw(integers(1, max_batch))
     x = data(draw, (n, c) + geo["hw"], exact)
     w = data(draw, (m, c // g) + geo["kernel"], exact)
     arrays = {"x": x, "w": w}
-    with_bias, b = draw(st.booleans()), data(draw, (m,), exact)  # b drawn either way: stable shrinking
+    with_bias, b = draw(booleans()), data(draw, (m,), exact)  # b drawn either way: stable shrinking
     if with_bias:
         arrays["b"] = b
     params = {"stride": draw(int_or_pair(geo["stride"])), "padding": geo["padding"],
@@ -166,20 +168,20 @@ def _as_pair(v: Any) -> tuple[int, int]:
 @st.composite
 def conv_transpose2d_cases(draw: Any, exact: bool | None = None, max_batch: int = 3) -> Case:
     """conv_transpose2d with output_padding < max(stride, dilation) and an output >= 1."""
-    exact = draw(st.booleans()) if exact is None else exact
+    exact = draw(booleans()) if exact is None else exact
     k, s, d = draw(pairs(1, 3)), draw(pairs(1, 3)), draw(pairs(1, 2))
     padding, pads = draw(padding_forms(2, strings=False))
     assert pads is not None
-    op = tuple(draw(st.integers(0, max(s[a], d[a]) - 1)) for a in (0, 1))
+    op = tuple(draw(integers(0, max(s[a], d[a]) - 1)) for a in (0, 1))
     hw = []
     for a in (0, 1):
         # smallest H with (H-1)*S - Pt - Pb + D*(K-1) + op + 1 >= 1 (SIZE-8)
         short = sum(pads[a]) - d[a] * (k[a] - 1) - op[a]
-        hw.append(max(1, 1 + -(-short // s[a])) + draw(st.integers(0, 4)))
+        hw.append(max(1, 1 + -(-short // s[a])) + draw(integers(0, 4)))
     c, m, g = draw(channels())
-    n = draw(st.integers(1, max_batch))
+    n = draw(integers(1, max_batch))
     arrays = {"x": data(draw, (n, c) + tuple(hw), exact), "w": data(draw, (c, m // g) + k, exact)}
-    with_bias, b = draw(st.booleans()), data(draw, (m,), exact)
+    with_bias, b = draw(booleans()), data(draw, (m,), exact)
     if with_bias:
         arrays["b"] = b
     params = {"stride": draw(int_or_pair(s)), "padding": padding,
@@ -189,22 +191,22 @@ def conv_transpose2d_cases(draw: Any, exact: bool | None = None, max_batch: int 
 
 @st.composite
 def _pool(draw: Any, op: str, exact: bool | None, max_batch: int = 3) -> Case:
-    exact = draw(st.booleans()) if exact is None else exact
+    exact = draw(booleans()) if exact is None else exact
     is_max = op.startswith("max")
     geo = draw(windows(max_kernel=4, max_pad=3, dilation=is_max))
-    n, c = draw(st.integers(1, max_batch)), draw(st.integers(1, 4))
+    n, c = draw(integers(1, max_batch)), draw(integers(1, 4))
     x = data(draw, (n, c) + geo["hw"], exact)
-    stride_none, stride = draw(st.booleans()), draw(int_or_pair(geo["stride"]))
+    stride_none, stride = draw(booleans()), draw(int_or_pair(geo["stride"]))
     if stride_none and geo["stride"] == geo["kernel"]:
         stride = None  # POOL-1: None means the kernel size
     params: dict[str, Any] = {"kernel_size": draw(int_or_pair(geo["kernel"])), "stride": stride,
-                              "padding": geo["padding"], "ceil_mode": draw(st.booleans())}
+                              "padding": geo["padding"], "ceil_mode": draw(booleans())}
     if is_max:
         params["dilation"] = draw(int_or_pair(geo["dilation"]))
         params["return_indices"] = True  # values and indices are both checked (POOL-MAX-3)
     else:
-        params["count_include_pad"] = draw(st.booleans())
-        override, divisor = draw(st.booleans()), draw(st.integers(1, 9))
+        params["count_include_pad"] = draw(booleans())
+        override, divisor = draw(booleans()), draw(integers(1, 9))
         params["divisor_override"] = divisor if override else None
     return Case(op, {"x": x}, params, exact)
 
@@ -234,9 +236,9 @@ def pool_backward_cases(draw: Any, op: str, exact: bool | None = None) -> Case:
 @st.composite
 def im2col_cases(draw: Any, exact: bool | None = None) -> Case:
     """im2col(x, kernel_size, stride, padding, dilation)."""
-    exact = draw(st.booleans()) if exact is None else exact
+    exact = draw(booleans()) if exact is None else exact
     geo = draw(windows())
-    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    n, c = draw(integers(1, 3)), draw(integers(1, 3))
     params = {"kernel_size": draw(int_or_pair(geo["kernel"])), "stride": draw(int_or_pair(geo["stride"])),
               "padding": geo["padding"], "dilation": draw(int_or_pair(geo["dilation"]))}
     return Case("im2col", {"x": data(draw, (n, c) + geo["hw"], exact)}, params, exact)
@@ -244,7 +246,7 @@ def im2col_cases(draw: Any, exact: bool | None = None) -> Case:
 
 def special_values(case: Case, draw: Any, fraction: float = 0.2) -> Case:
     """The same case with some inputs set to NaN, +inf or -inf (SPEC-6), seeded by a draw."""
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rng = np.random.default_rng(draw(integers(0, 2**32 - 1)))
     arrays = {}
     for k, v in case.arrays.items():
         v = v.copy()

@@ -1,8 +1,10 @@
-"""The conformance suite: curated edge cases and Hypothesis-generated cases, per op.
+"""The conformance suite: curated edge cases and generated cases, per op.
 
 Run through ``cnnspec run`` (or ``pytest conformance/suite -p conformance.plugin``).
-A generated failure is shrunk by Hypothesis to a minimal counterexample, which the
-report prints with a one-paste reproduction.
+Generated cases come from the shared Hypothesis strategies, drawn by a fast seeded sweep
+(conformance/strategies/fast.py) or, with ``--generation hypothesis``, by Hypothesis. A
+generated failure is shrunk by Hypothesis to a minimal counterexample, which the report
+prints with a one-paste reproduction.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hypothesis import seed as hseed
 from conformance.corpus import CORPUS
 from conformance.ops import OPS
 from conformance.plugin import _progress
+from conformance.strategies.fast import NotFastDrawable, draw_cases
 
 
 def _ready(runner, op):
@@ -43,6 +46,51 @@ def test_curated_case_conforms(runner, corpus_case):
 def test_generated_cases_conform(runner, op):
     _ready(runner, op)
     cfg = runner.config
+    tally = runner.tallies[op]
+    t0 = time.perf_counter()
+    try:
+        found = _sweep(runner, op) if cfg.generation == "fast" else None
+        if found is None or found:
+            # Hypothesis draws the cases (asked for, or the op's strategy has no fast draw), or it
+            # searches for and shrinks a failure the sweep found. In the second case its cases are
+            # not counted again (Runner.shrinking), only its failures are kept.
+            if found:
+                runner.shrinking.add(op)
+            _hypothesis(runner, op)
+            if found:  # Hypothesis did not meet the sweep's failure within its budget: report it unshrunk
+                smallest = min(found, key=lambda r: sum(a.size for a in r.case.arrays.values()))
+                tally.minimal = smallest
+                pytest.fail(f"{smallest.message} (found by the sweep; not shrunk)")
+    finally:
+        tally.total_s += time.perf_counter() - t0
+    if tally.crashes or tally.timeouts:
+        pytest.fail(f"{tally.crashes} crashed and {tally.timeouts} timed-out cases: "
+                    + "; ".join(r.message for r in tally.crash_records[:3]))
+    if tally.not_implemented and not tally.passed:
+        pytest.skip(f"{cfg.target} does not implement {op}")
+    if tally.unsupported and not tally.passed:
+        pytest.skip(f"every case unsupported by {cfg.target}: {next(iter(tally.unsupported_reasons))}")
+
+
+def _sweep(runner, op):
+    """The fast path: draw the op's cases with a seeded sweep and check them in one batch.
+    The failing records, or None when the op's strategy cannot be drawn fast."""
+    cfg = runner.config
+    t0 = time.perf_counter()
+    try:
+        cases = draw_cases(OPS[op].strategy(), cfg.examples, cfg.seed, op)
+    except NotFastDrawable:
+        return None
+    runner.tallies[op].generate_s += time.perf_counter() - t0
+    records = runner.check_many(op, cases, "generated")
+    _progress(runner, op)
+    return [r for r in records if r.status in ("fail", "error")]
+
+
+def _hypothesis(runner, op):
+    """Hypothesis draws and checks the op's cases; a failure is shrunk and raised."""
+    cfg = runner.config
+    checking = [0.0]
 
     # No explain phase: it re-runs a failing case many times to annotate it, which costs most of
     # a failing op's time; the report's minimal case and diagnosis already say what it would.
@@ -52,7 +100,9 @@ def test_generated_cases_conform(runner, op):
     @hseed(cfg.seed)
     @given(case=OPS[op].strategy())
     def each(case):
+        t = time.perf_counter()
         rec = runner.check(op, case, "generated")
+        checking[0] += time.perf_counter() - t
         _progress(runner, op)
         # Crashes and timeouts are tallied, not raised: shrinking them would restart the
         # worker over and over. Unsupported cases are neither passes nor failures.
@@ -62,12 +112,4 @@ def test_generated_cases_conform(runner, op):
     try:
         each()
     finally:
-        runner.tallies[op].total_s += time.perf_counter() - t0
-    tally = runner.tallies[op]
-    if tally.crashes or tally.timeouts:
-        pytest.fail(f"{tally.crashes} crashed and {tally.timeouts} timed-out cases: "
-                    + "; ".join(r.message for r in tally.crash_records[:3]))
-    if tally.not_implemented and not tally.passed:
-        pytest.skip(f"{cfg.target} does not implement {op}")
-    if tally.unsupported and not tally.passed:
-        pytest.skip(f"every case unsupported by {cfg.target}: {next(iter(tally.unsupported_reasons))}")
+        runner.tallies[op].generate_s += time.perf_counter() - t0 - checking[0]
