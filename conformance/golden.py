@@ -35,9 +35,12 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .runner import Tally
 
 FORMAT = "cnnspec-golden"
 FORMAT_VERSION = 1
@@ -61,8 +64,6 @@ GRID_OPS = frozenset({"conv2d", "conv2d_backward", "conv_transpose2d", "max_pool
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,159}$")
 #: Failing case ids printed by ``check`` (the JSON report lists all of them).
 PRINT_FAILURES = 200
-#: A crash or timeout budget per (op, dtype), as the runner's MAX_BAD.
-MAX_BAD = 4
 
 
 class CorpusError(ValueError):
@@ -896,80 +897,22 @@ def _parse_npy(rel: str, data: bytes, storage: str, shape: list[int]) -> np.ndar
 
 # --- check --------------------------------------------------------------------------------------------
 
-@dataclass
-class _Row:
-    op: str
-    dtype: str
-    cases: int = 0
-    passed: int = 0
-    failed: int = 0
-    unsupported: int = 0
-    not_implemented: int = 0
-    errors: int = 0
-    crashes: int = 0
-    timeouts: int = 0
-    ambiguous: int = 0
-    worst: float = 0.0
-    sumsq: float = 0.0
-    count: int = 0
-    clause: str = ""
-    detail: str = ""
-
-    @property
-    def rms(self) -> float:
-        return float(np.sqrt(self.sumsq / self.count)) if self.count else 0.0
-
-    def status(self, rms_limit: float) -> str:
-        if self.failed or self.rms > rms_limit:
-            return "fail"
-        for name, n in (("crash", self.crashes), ("timeout", self.timeouts), ("error", self.errors)):
-            if n:
-                return name
-        if not (self.passed or self.ambiguous):
-            return "not-implemented" if self.not_implemented else "unsupported"
-        return "pass"
-
-
 def judge(case: dict[str, Any], expected: list[tuple[str, np.ndarray, np.ndarray | None, int]], reply: Any,
           ambiguity: Any = None) -> dict[str, Any]:
-    """One target reply against the stored outputs, with conformance.tolerance.compare (GOLD-9).
+    """One target reply against the stored outputs (GOLD-9): the runner's judgement
+    (conformance.runner.judge), as one result row of the check report.
 
     ``ambiguity(outs)``, for an op whose spec leaves a choice open, gives the reason a differing
     answer is allowed (the case is then "ambiguous", as in the runner), or None.
     """
-    from .tolerance import compare
+    from .runner import judge as judge_reply
 
-    base = {"id": case["id"], "op": case["op"], "dtype": case["dtype"], "clause": "", "reason": "",
-            "output": "", "worst": 0.0, "sumsq": 0.0, "count": 0, "first_differences": []}
-    if reply.kind in ("unsupported", "not-implemented", "crash", "timeout"):
-        first = reply.detail.splitlines()[0] if reply.detail else ""
-        return {**base, "status": reply.kind, "reason": first}
-    if reply.kind == "error":
-        first = reply.detail.splitlines()[0] if reply.detail else "error"
-        return {**base, "status": "fail", "clause": "SPEC-3", "reason": f"target raised {first}"}
-    outs = reply.value if len(expected) > 1 else (reply.value,)
-    if not isinstance(outs, tuple) or len(outs) != len(expected):
-        return {**base, "status": "fail", "clause": "TOL-6",
-                "reason": f"returned {type(reply.value).__name__}, expected {len(expected)} arrays"}
-    worst, sumsq, count = 0.0, 0.0, 0
-    for (name, ref, scale, terms), got in zip(expected, outs, strict=True):
-        got = np.asarray(got) if isinstance(got, (list, float, int)) else got
-        v = compare(ref, got, dtype=case["dtype"], scale=scale, terms=terms, exact=case["exact"],
-                    divides=case["divides"], check_rms=False)
-        if not v.ok:
-            why = ambiguity(outs) if ambiguity is not None else None
-            if why:
-                return {**base, "status": "ambiguous", "clause": v.clause, "reason": str(why), "output": name}
-            clause = v.clause
-            if clause == "TOL-6" and isinstance(got, np.ndarray) and got.shape != ref.shape:
-                clause = case["size_clause"]
-            return {**base, "status": "fail", "clause": clause, "reason": v.reason, "output": name,
-                    "worst": v.worst, "first_differences": [
-                        {"index": list(i), "expected": _num(e), "got": _num(g)} for i, e, g in v.diffs]}
-        worst, sumsq, count = max(worst, v.worst), sumsq + v.sumsq, count + v.count
-    if case["exact"]:
-        sumsq, count = 0.0, 0  # TOL-3 pools real-data cases only
-    return {**base, "status": "pass", "worst": worst, "sumsq": sumsq, "count": count}
+    j = judge_reply(expected, reply, dtype=case["dtype"], exact=case["exact"], divides=case["divides"],
+                     ambiguous=ambiguity, size_clause=case["size_clause"])
+    reason = j.reason.splitlines()[0] if j.reason and j.status not in ("pass", "fail", "ambiguous") else j.reason
+    return {"id": case["id"], "op": case["op"], "dtype": case["dtype"], "status": j.status, "clause": j.clause,
+            "reason": reason, "output": j.output, "worst": j.worst, "sumsq": j.sumsq, "count": j.count,
+            "first_differences": [{"index": list(i), "expected": _num(e), "got": _num(g)} for i, e, g in j.diffs]}
 
 
 def _ambiguity(case: dict[str, Any], arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Any:
@@ -1000,7 +943,7 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
     Returns the report (the form ``--json`` writes). Raises CorpusError for a refused corpus,
     and for filters that leave no case.
     """
-    from .tolerance import RMS_LIMIT
+    from .runner import MAX_BAD, Tally  # the runner's crash budget and per-op tally
     from .worker import Reply, Worker
 
     corpus = load_corpus(root)
@@ -1009,7 +952,8 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
         raise CorpusError(f"{root}: no case matches --ops/--dtype (the corpus has ops "
                           f"{sorted({c['op'] for c in corpus.cases})}, dtypes "
                           f"{sorted({c['dtype'] for c in corpus.cases})})")
-    rows: dict[tuple[str, str], _Row] = {}
+    rows: dict[tuple[str, str], Tally] = {}  # the runner's per-op tally, one per (op, dtype)
+    firsts: dict[tuple[str, str], dict[str, str]] = {}  # the first failing clause, the first refusal
     results: list[dict[str, Any]] = []
     version = ""
     for dtype in [d for d in DTYPES if any(c["dtype"] == d for c in cases)] + \
@@ -1019,7 +963,7 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
         version = version or worker.version
         try:
             for case in (c for c in cases if c["dtype"] == dtype):
-                row = rows.setdefault((case["op"], dtype), _Row(case["op"], dtype))
+                row = rows.setdefault((case["op"], dtype), Tally(case["op"]))
                 if progress:
                     progress(case["id"])
                 if start.kind != "ready":
@@ -1041,7 +985,7 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
                     reply = worker.call(case["op"], list(arrays.values()), params)
                     res = judge(case, corpus.expected(case), reply,
                                 _ambiguity(case, arrays, params) if case["ambiguity"] else None)
-                _tally(row, res)
+                _tally(row, res, firsts.setdefault((case["op"], dtype), {}))
                 results.append(res)
         finally:
             worker.close()
@@ -1051,14 +995,15 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
         return op_order.index(key[0]), DTYPES.index(key[1]) if key[1] in DTYPES else 99
 
     for (op, dtype), row in sorted(rows.items(), key=lambda kv: order(kv[0])):
-        status = row.status(RMS_LIMIT)
-        clause = row.clause or ("TOL-3" if status == "fail" else "")
+        status = row.status
+        first = firsts[(op, dtype)]
+        clause = first.get("clause") or ("TOL-3" if status == "fail" else "")
         table.append({"op": op, "dtype": dtype, "status": status, "cases": row.cases, "passed": row.passed,
                       "failed": row.failed, "unsupported": row.unsupported,
                       "not_implemented": row.not_implemented, "errors": row.errors, "crashes": row.crashes,
                       "timeouts": row.timeouts, "ambiguous": row.ambiguous,
                       "worst_error": None if not np.isfinite(row.worst) else round(row.worst, 6),
-                      "rms_error": round(row.rms, 6), "clause": clause, "detail": row.detail})
+                      "rms_error": round(row.rms, 6), "clause": clause, "detail": first.get("detail", "")})
     failures = [{k: v for k, v in r.items() if k not in ("sumsq", "count", "worst")}
                 | {"worst_error": None if not np.isfinite(r["worst"]) else r["worst"]}
                 for r in results if r["status"] not in ("pass", "ambiguous", "unsupported",
@@ -1073,7 +1018,7 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
             "note": "" if checked else "no case was checked: nothing is a pass (GOLD-9)"}
 
 
-def _tally(row: _Row, res: dict[str, Any]) -> None:
+def _tally(row: Tally, res: dict[str, Any], first: dict[str, str]) -> None:
     row.cases += 1
     attr = {"pass": "passed", "ambiguous": "ambiguous", "fail": "failed", "unsupported": "unsupported",
             "abandoned": "unsupported",
@@ -1084,10 +1029,10 @@ def _tally(row: _Row, res: dict[str, Any]) -> None:
         row.worst = max(row.worst, res["worst"])
     row.sumsq += res["sumsq"]
     row.count += res["count"]
-    if res["status"] == "fail" and not row.clause:
-        row.clause = res["clause"]
-    if res["status"] in ("unsupported", "error") and not row.detail:
-        row.detail = res["reason"][:120]
+    if res["status"] == "fail":
+        first.setdefault("clause", res["clause"])
+    if res["status"] in ("unsupported", "error"):
+        first.setdefault("detail", res["reason"][:120])
 
 
 def render_check(report: dict[str, Any]) -> str:

@@ -148,13 +148,13 @@ def _case_block(op: str, rec: Any, cfg: Any, plotting: bool) -> str:
 
 
 def _explaining(op: str, rec: Any, dtype: str) -> list[str]:
-    from .runner import _matches
+    from .runner import matches
     from .variants import variants_for
 
     found = []
     for v in variants_for(op):
         try:
-            if _matches(v, rec, dtype):
+            if matches(v, rec, dtype):
                 found.append(f"{v.name} ({v.clause})")
         except Exception:  # a variant that cannot compute this case explains nothing
             continue

@@ -43,6 +43,8 @@ class Record:
     got: Any = None
     diffs: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
     output: str = ""
+    sumsq: float = 0.0  # a real-data pass's squared errors in bound units, for TOL-3's pooled RMS
+    count: int = 0
 
     @property
     def message(self) -> str:
@@ -113,6 +115,58 @@ class Tally:
         return "pass"
 
 
+@dataclass
+class Judgement:
+    """What one reply says against the reference's outputs (see :func:`judge`)."""
+
+    status: str  # pass / ambiguous / fail, or the reply's own kind (unsupported, crash, ...)
+    clause: str = ""
+    reason: str = ""
+    worst: float = 0.0
+    got: Any = None
+    diffs: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
+    output: str = ""
+    sumsq: float = 0.0
+    count: int = 0
+
+
+def judge(expected: Any, reply: Any, *, dtype: str, exact: bool, divides: bool = False,
+          ambiguous: Any = None, size_clause: str = "SIZE-3") -> Judgement:
+    """One target reply against the reference's ``(name, ref, scale, terms)`` outputs (TOL-1 ...
+    TOL-6): the one judgement the runner and ``cnnspec golden check`` both make.
+
+    ``ambiguous(outs)`` gives the reason a differing answer is one the spec allows (the case is
+    then "ambiguous"), or None. A wrong shape breaks ``size_clause``; an exception, SPEC-3.
+    """
+    if reply.kind in ("unsupported", "not-implemented", "crash", "timeout"):
+        return Judgement(reply.kind, reason=reply.detail)
+    if reply.kind != "ok":
+        first = reply.detail.splitlines()[0] if reply.detail else "error"
+        return Judgement("fail", "SPEC-3", f"target raised {first}")
+    outs = reply.value if len(expected) > 1 else (reply.value,)
+    if not isinstance(outs, tuple) or len(outs) != len(expected):
+        return Judgement("fail", "TOL-6", f"returned {type(reply.value).__name__}, expected {len(expected)} arrays",
+                         got=reply.value)
+    worst, sumsq, count = 0.0, 0.0, 0
+    for (name, ref, scale, terms), got in zip(expected, outs):
+        verdict = compare(ref, got, dtype=dtype, scale=scale, terms=terms, exact=exact, divides=divides,
+                          check_rms=False)
+        if not verdict.ok:
+            why = ambiguous(outs) if ambiguous is not None else None
+            if why:
+                return Judgement("ambiguous", verdict.clause, why, got=outs, output=name)
+            clause = verdict.clause
+            if clause == "TOL-6" and isinstance(got, np.ndarray) and got.shape != ref.shape:
+                clause = size_clause
+            return Judgement("fail", clause, verdict.reason, verdict.worst, outs, verdict.diffs, name)
+        worst = max(worst, verdict.worst)
+        sumsq += verdict.sumsq
+        count += verdict.count
+    if exact:
+        sumsq, count = 0.0, 0  # TOL-3 pools real-data cases only
+    return Judgement("pass", worst=worst, got=outs, sumsq=sumsq, count=count)
+
+
 def _ambiguous(spec: Any, case: Case, outs: tuple[Any, ...], dtype: str) -> str | None:
     """The op's ambiguity hook, given the run dtype when it takes one (NMS-11's rounding depends on it)."""
     if spec.ambiguous is None:
@@ -147,9 +201,10 @@ def rounded(case: Case, dtype: str) -> tuple[Case, Case]:
 class Runner:
     """Checks cases of a config's ops against its target, one worker process for all of them."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, worker: Any = None) -> None:
         self.config = config
-        self.worker = Worker(config.target, config.dtype, config.device, config.timeout)
+        # a Worker (the target in its own process), or conformance.worker.InProcess for tests
+        self.worker = worker or Worker(config.target, config.dtype, config.device, config.timeout)
         self.tallies = {op: Tally(op) for op in config.ops}
         self.start_reply: Any = None
         self.shrinking: set[str] = set()
@@ -219,37 +274,11 @@ class Runner:
 
     def _judge(self, op: str, case: Case, source: str, expected: Any, reply: Any) -> Record:
         spec = OPS[op]
-        if reply.kind in ("unsupported", "not-implemented", "crash", "timeout"):
-            return Record(op, reply.kind, source, case, reason=reply.detail)
-        if reply.kind == "error":
-            first = reply.detail.splitlines()[0] if reply.detail else "error"
-            return Record(op, "fail", source, case, "SPEC-3", f"target raised {first}")
-        outs = reply.value if len(expected) > 1 else (reply.value,)
-        if not isinstance(outs, tuple) or len(outs) != len(expected):
-            return Record(op, "fail", source, case, "TOL-6",
-                          f"returned {type(reply.value).__name__}, expected {len(expected)} arrays",
-                          got=reply.value)
-        worst, sumsq, count = 0.0, 0.0, 0
-        for (name, ref, scale, terms), got in zip(expected, outs):
-            verdict = compare(ref, got, dtype=self.config.dtype, scale=scale, terms=terms,
-                              exact=case.exact, divides=spec.divides, check_rms=False)
-            if not verdict.ok:
-                why = _ambiguous(spec, case, outs, self.config.dtype)
-                if why:
-                    return Record(op, "ambiguous", source, case, verdict.clause, why, got=outs)
-                clause = verdict.clause
-                if clause == "TOL-6" and isinstance(got, np.ndarray) and got.shape != ref.shape:
-                    clause = _size_clause(case, spec.size_clause)
-                return Record(op, "fail", source, case, clause, verdict.reason, verdict.worst, outs,
-                              verdict.diffs, name)
-            worst = max(worst, verdict.worst)
-            sumsq += verdict.sumsq
-            count += verdict.count
-        rec = Record(op, "pass", source, case, worst=worst, got=outs)
-        rec.diffs = []
-        self.tallies[op].sumsq += 0 if case.exact else sumsq
-        self.tallies[op].count += 0 if case.exact else count
-        return rec
+        j = judge(expected, reply, dtype=self.config.dtype, exact=case.exact, divides=spec.divides,
+                  ambiguous=lambda outs: _ambiguous(spec, case, outs, self.config.dtype),
+                  size_clause=_size_clause(case, spec.size_clause))
+        return Record(op, j.status, source, case, j.clause, j.reason, j.worst, j.got, j.diffs, j.output,
+                      j.sumsq, j.count)
 
     def _tally(self, tally: Tally, rec: Record) -> Record:
         if rec.source != "shrink":
@@ -260,6 +289,8 @@ class Runner:
             setattr(tally, attr, getattr(tally, attr) + 1)
         if rec.status == "pass":
             tally.worst = max(tally.worst, rec.worst)
+            tally.sumsq += rec.sumsq
+            tally.count += rec.count
         elif rec.status == "fail":
             tally.worst = max(tally.worst, rec.worst)
             tally.failures = (tally.failures + [rec])[-KEEP_FAILURES:]
@@ -289,13 +320,28 @@ def diagnose(tally: Tally, dtype: str) -> list[tuple[str, str, str, int, int]]:
         return []
     found = []
     for variant in variants_for(tally.op):
-        hits = sum(_matches(variant, rec, dtype) for rec in fails)
+        hits = sum(matches(variant, rec, dtype) for rec in fails)
         if hits:
             found.append((variant.name, variant.clause, variant.describe, hits, len(fails)))
     return sorted(found, key=lambda v: -v[3])
 
 
-def _matches(variant: Any, rec: Record, dtype: str) -> bool:
+def in_process(target: Any, dtype: str, ops: list[str] | None = None) -> Runner:
+    """A runner calling an already set-up ``target`` (a Target, or a module or object with the
+    reference's function names) in this process: ``in_process(t, "float32").check(op, case,
+    "corpus")`` is the record a run would make of ``case``."""
+    from .targets import ModuleTarget, Target
+    from .worker import InProcess
+
+    if not isinstance(target, Target):
+        target = ModuleTarget(target, getattr(target, "__name__", type(target).__name__))
+    runner = Runner(RunConfig(type(target).__name__, list(ops or OPS), dtype), InProcess(target))
+    runner.start()
+    return runner
+
+
+def matches(variant: Any, rec: Record, dtype: str) -> bool:
+    """Whether the failing record ``rec``'s outputs are what ``variant`` computes (within TOL-*)."""
     try:
         expected = variant.compute(rec.case)
     except (SpecError, ValueError, IndexError):

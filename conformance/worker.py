@@ -210,6 +210,36 @@ class Worker:
         self._proc = self._conn = None
 
 
+class InProcess:
+    """The :class:`Worker` interface without a process: the target is called in this one.
+
+    For tests and notebooks that want to know what the runner would record for a case
+    (``Runner(config, worker=InProcess(target))``); a crash or a hang is not contained."""
+
+    def __init__(self, target: Any) -> None:
+        from .ops import OPS
+
+        self.target = target
+        self.version = target.version()
+        self.implemented = sorted(op for op in OPS if target.implements(op))
+        self.restarts = 0
+
+    def start(self) -> Reply:
+        return Reply("ready", detail=self.version)
+
+    def call(self, op: str, arrays: list[Any], params: dict[str, Any]) -> Reply:
+        return Reply(*_answer(self.target, op, arrays, params))
+
+    def call_many(self, op: str, calls: list[tuple[list[Any], dict[str, Any]]], max_bad: int | None = None,
+                  meanwhile: Callable[[], None] | None = None) -> list[Reply]:
+        if meanwhile is not None:
+            meanwhile()
+        return [self.call(op, arrays, params) for arrays, params in calls]
+
+    def close(self) -> None:
+        pass
+
+
 def _describe_exit(code: int | None) -> str:
     if code is None:
         return "the target process died"

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import reference.augmentation as aug
 from conformance.ops import OPS
 from conformance.ops_augmentation import FLOAT_OPS, UINT8_OPS, corpus_cases, sample_points
-from conformance.runner import Record, Tally, rounded
+from conformance.runner import Record, Tally, in_process, rounded
 from conformance.strategies.conv import Case
 from conformance.targets import TargetUnavailable, Unsupported, load_target
 from conformance.tolerance import compare
@@ -150,18 +150,7 @@ def passes(r: dict[str, Any]) -> bool:
 def judge(target: Any, case: Case, dtype: str, op: str | None = None) -> str:
     """What the runner would say of ``target`` on ``case``: pass / ambiguous / fail / unsupported."""
     op = op or case.op
-    sent, mine = rounded(case, dtype)
-    expected = OPS[op].measure(mine)
-    try:
-        got = getattr(target, op)(*sent.arrays.values(), **sent.params)
-    except Unsupported:
-        return "unsupported"
-    outs = got if isinstance(got, tuple) else (got,)
-    for (_, ref, scale, terms), g in zip(expected, outs):
-        if not compare(ref, g, dtype=dtype, scale=scale, terms=terms, check_rms=False).ok:
-            ambiguous = OPS[op].ambiguous
-            return "ambiguous" if ambiguous and ambiguous(mine, outs) else "fail"
-    return "pass"
+    return in_process(target, dtype, [op]).check(op, case, "corpus").status
 
 
 def with_params(case: Case, **params: Any) -> Case:

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 
 from conformance.ops import OPS
 from conformance.ops_detection import DETECTION_CORPUS
-from conformance.runner import rounded
+from conformance.runner import in_process, matches, rounded
 from conformance.strategies.conv import Case
 from conformance.targets import Target, TargetUnavailable, Unsupported, load_target
 from conformance.tolerance import compare
@@ -47,30 +47,15 @@ DETECTION_OPS = ("box_iou", "nms", "batched_nms", "soft_nms")
 
 
 def judge(target: Any, op: str, case: Case, dtype: str) -> tuple[str, str, list[str], Case, Any]:
-    """What the runner would record for one case, in process: (status, detail, variants that
-    explain a failure, the case as the reference saw it, the target's outputs)."""
-    spec = OPS[op]
-    sent, mine = rounded(case, dtype)
-    expected = spec.measure(mine)
-    try:
-        got = getattr(target, op)(*sent.arrays.values(), **sent.params)
-    except Unsupported as exc:
-        return "unsupported", str(exc), [], mine, None
-    except Exception as exc:  # noqa: BLE001 - the runner records any other exception as a failure
-        return "error", f"{type(exc).__name__}: {exc}", [], mine, None
-    outs = got if len(expected) > 1 else (got,)
-
-    def matches(exp: list) -> bool:
-        return len(exp) == len(outs) and all(
-            compare(r, np.asarray(g), dtype=dtype, scale=sc, terms=n, check_rms=False).ok
-            for (_, r, sc, n), g in zip(exp, outs))
-
-    if matches(expected):
-        return "pass", "", [], mine, outs
-    why = spec.ambiguous(mine, outs) if spec.ambiguous else None
-    if why:
-        return "ambiguous", why, [], mine, outs
-    return "fail", "", [v.name for v in variants_for(op) if matches(v.compute(mine))], mine, outs
+    """What the runner records for one case, in process (conformance.runner.in_process):
+    (status, detail, variants that explain a failure, the case as the reference saw it, the
+    target's outputs). A target that raises is a failure of SPEC-3 for the runner; it is told
+    apart here as "raised"."""
+    rec = in_process(target, dtype, [op]).check(op, case, "corpus")
+    if rec.status == "fail" and rec.clause == "SPEC-3" and rec.reason.startswith("target raised"):
+        return "raised", rec.reason, [], rec.case, None
+    found = [v.name for v in variants_for(op) if matches(v, rec, dtype)] if rec.status == "fail" else []
+    return rec.status, rec.reason if rec.status != "fail" else "", found, rec.case, rec.got
 
 
 def corpus_outcomes(target: Any, op: str, dtype: str, notes: tuple[str, ...] | None = None
@@ -420,7 +405,7 @@ def test_tensorflow_nms_agrees_with_the_reference_except_its_known_disagreements
 
     def batched(case: Case) -> None:
         status, detail, _, mine, outs = judge(target, "batched_nms", case, "float32")
-        if status == "error":  # NMS-6: combined NMS refuses max_output_size_per_class = 0
+        if status == "raised":  # NMS-6: combined NMS refuses max_output_size_per_class = 0
             assert mine.params.get("max_output_per_class") == 0 and "must be positive" in detail
         elif status == "fail":  # NMS-2 / NMS-BATCH-3: equal scores are visited in no fixed order
             s = mine.arrays["scores"]
@@ -451,7 +436,7 @@ PADDED_KNOWN = {
     # NMS-9 / NMS-4: a box whose coordinates are all <= 0 counts as padding and is never output.
     "boxes at and left of the origin": ("fail", []),
     # NMS-1: N = 0 raises ValueError (slice out of bounds while canonicalising coordinates).
-    "no boxes": ("error", None),
+    "no boxes": ("raised", None),
 }
 
 
