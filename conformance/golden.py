@@ -12,9 +12,11 @@ conformance/golden_manifest_schema.json) and a plain-text index of the conv2d ca
 readers without a JSON parser (GOLD-12, used by conformance/golden_reader.c).
 
 ``check`` runs a target on the stored inputs (in a worker process, as the runner does) and
-judges it with conformance.tolerance.compare and the stored tolerance data; it needs
-neither the reference nor Hypothesis. ``verify`` recomputes every case with the reference
-and lists each output that is not bit-identical.
+judges it as the runner does (conformance.tally.judge, with the stored tolerance data); it
+needs neither the reference nor Hypothesis. ``write`` draws the generated cases with the
+runner's seeded sweep (conformance.strategies.fast), which nothing outside the seed
+changes. ``verify`` recomputes every case with the reference and lists each output that is
+not bit-identical.
 
 Exit status: 0 pass (or clean), 1 a case failed / drifted or nothing was checked,
 2 a usage error or a refused corpus (missing or tampered files, a path out of the
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .runner import Tally
+    from .tally import Tally
 
 FORMAT = "cnnspec-golden"
 FORMAT_VERSION = 1
@@ -261,36 +263,24 @@ class _Pending:
     id: str = ""
 
 
-def _derived_seed(seed: int, op: str, dtype: str) -> int:
-    return int(hashlib.sha256(f"{seed}:{op}:{dtype}".encode()).hexdigest()[:12], 16)
-
-
 def generate(op: str, dtype: str, examples: int, seed: int) -> list[Any]:
-    """The first ``examples`` cases Hypothesis draws from the op's strategy (GOLD-4).
+    """The first ``examples`` cases of the op's seeded sweep (GOLD-4).
 
-    The run is pinned: Hypothesis's own default settings (not the ambient profile), the
-    generate phase only, no database, and ``@seed`` derived from (seed, op, dtype), so the
-    same Hypothesis version draws the same cases on every machine.
+    conformance.strategies.fast walks the op's strategy with a NumPy generator seeded by
+    ``(seed, "op:dtype")``. Hypothesis's own engine is not used: its draws also depend on the
+    constants it harvests from the modules loaded in the process, so the same seed gave other
+    cases inside a long pytest session than in a fresh process. The sweep depends on nothing
+    but the seed, the op and the dtype.
     """
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hseed
-
     from .ops import OPS
+    from .strategies.fast import NotFastDrawable, draw_cases
 
     if examples <= 0:
         return []
-    found: list[Any] = []
-
-    @settings(settings.get_profile("default"), max_examples=examples, phases=[Phase.generate],
-              database=None, deadline=None, derandomize=False, print_blob=False,
-              suppress_health_check=list(HealthCheck))
-    @hseed(_derived_seed(seed, op, dtype))
-    @given(OPS[op].strategy())
-    def collect(case: Any) -> None:
-        found.append(case)
-
-    collect()
-    return found[:examples]
+    try:
+        return draw_cases(OPS[op].strategy(), examples, seed, f"{op}:{dtype}")
+    except NotFastDrawable as exc:  # a new strategy the sweep cannot walk: refuse, never guess
+        raise ValueError(f"golden: the {op} strategy cannot be drawn reproducibly ({exc})") from exc
 
 
 def _clauses(spec: Any, case: Any, outputs: list[Any], exact: bool) -> list[str]:
@@ -905,7 +895,7 @@ def judge(case: dict[str, Any], expected: list[tuple[str, np.ndarray, np.ndarray
     ``ambiguity(outs)``, for an op whose spec leaves a choice open, gives the reason a differing
     answer is allowed (the case is then "ambiguous", as in the runner), or None.
     """
-    from .runner import judge as judge_reply
+    from .tally import judge as judge_reply
 
     j = judge_reply(expected, reply, dtype=case["dtype"], exact=case["exact"], divides=case["divides"],
                      ambiguous=ambiguity, size_clause=case["size_clause"])
@@ -943,7 +933,7 @@ def check(root: str | os.PathLike[str], target: str, *, ops: list[str] | None = 
     Returns the report (the form ``--json`` writes). Raises CorpusError for a refused corpus,
     and for filters that leave no case.
     """
-    from .runner import MAX_BAD, Tally  # the runner's crash budget and per-op tally
+    from .tally import MAX_BAD, Tally  # the runner's crash budget and per-op tally
     from .worker import Reply, Worker
 
     corpus = load_corpus(root)

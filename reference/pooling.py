@@ -71,10 +71,11 @@ def _tap_tables(g: win.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     per tap, what the tap adds to it (with one more entry, for "no real tap", far below -1)."""
     (sh, sw), (dh, dw), ((pt, _), (pl, _)), w = g.stride, g.dilation, g.pads, g.in_hw[1]
     oh, ow = g.out_hw
-    real = np.empty((g.taps, oh, ow), dtype=bool)
-    for t in range(g.taps):
-        p, q = divmod(t, g.kernel[1])
-        real[t] = _real_mask(g, p, q)
+    (kh, kw), (h, _) = g.kernel, g.in_hw
+    rows = (np.arange(oh) * sh - pt)[None, :] + (np.arange(kh) * dh)[:, None]  # (KH, OH): tap_rows
+    cols = (np.arange(ow) * sw - pl)[None, :] + (np.arange(kw) * dw)[:, None]  # (KW, OW)
+    real = (((rows >= 0) & (rows < h))[:, None, :, None]
+            & ((cols >= 0) & (cols < w))[None, :, None, :]).reshape(g.taps, oh, ow)  # _real_mask per tap
     base = ((np.arange(oh) * sh - pt) * w)[:, None] + (np.arange(ow) * sw - pl)[None, :]
     offset = np.array([p * dh * w + q * dw for p in range(g.kernel[0]) for q in range(g.kernel[1])]
                       + [-(2 ** 62)], dtype=np.int64)

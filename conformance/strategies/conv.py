@@ -224,12 +224,15 @@ def avg_pool2d_cases(exact: bool | None = None) -> st.SearchStrategy[Case]:
 @st.composite
 def pool_backward_cases(draw: Any, op: str, exact: bool | None = None) -> Case:
     """``max_pool2d_backward`` / ``avg_pool2d_backward`` with dy shaped like the forward output."""
-    import reference
+    from reference._window import geometry
 
     fwd = draw(_pool(op.replace("_backward", ""), exact))
     params = {k: v for k, v in fwd.params.items() if k != "return_indices"}
-    y = getattr(reference, fwd.op)(fwd.arrays["x"], **params)
-    dy = data(draw, y.shape, fwd.exact)
+    x = fwd.arrays["x"]
+    stride = params["kernel_size"] if params["stride"] is None else params["stride"]  # POOL-1
+    g = geometry(x.shape, params["kernel_size"], stride, params["padding"], params.get("dilation", 1),
+                 params["ceil_mode"])
+    dy = data(draw, x.shape[:2] + g.out_hw, fwd.exact)
     return Case(op, {"dy": dy, "x": fwd.arrays["x"]}, params, fwd.exact)
 
 
