@@ -59,3 +59,23 @@ def test_the_benchmark_gflops_are_conv2d_cost_flops_over_the_time(quick_run):
         checked += 1
     if checked == 0:
         pytest.skip("no conv row ran (torch is not installed)")
+
+
+def test_the_runner_cost_splits_each_op_s_time_between_the_target_and_the_runner_s_own_work(tmp_path):
+    pytest.importorskip("torch", reason="torch is not installed (the --runner run checks PyTorch)")
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--repeats", "1",
+                           "--threads", "1", "--rows", "nms_1k", "--runner", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    for key, generation in (("runner", "fast"), ("runner_hypothesis_generation", "hypothesis")):
+        rc = report[key]
+        assert rc["generation"] == generation and not rc.get("error"), rc
+        assert rc["ops"] and rc["ops_not_implemented"] > 0  # torch has no NMS or augmentation ops
+        for o in rc["ops"]:
+            assert o["cases"] > 0 and 0 <= o["target"] <= o["total"]
+            assert o["work"] == pytest.approx(o["generate"] + o["reference"] + o["compare"])
+        assert rc["work_share"] == pytest.approx(rc["work"] / rc["total"])
+        assert f"ALL ({generation})" in proc.stdout
+    assert "runner's own work (generation + reference + comparison) / total" in proc.stdout
