@@ -13,7 +13,6 @@ removed. Nothing is compared with a widened tolerance.
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -24,15 +23,15 @@ pytest.importorskip("onnx", reason="onnx is not installed")
 import onnxruntime as ort  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException as OrtRuntimeException  # noqa: E402
+from spec_helpers import Judged  # noqa: E402
 
 import reference as ref  # noqa: E402
-from conformance.dtypes import round_to  # noqa: E402
 from conformance.ops import OPS  # noqa: E402
 from conformance.strategies.conv import Case  # noqa: E402
 from conformance.targets import Unsupported, load_target  # noqa: E402
 from conformance.targets import _onnx_models as om  # noqa: E402
 from conformance.targets.onnxruntime_target import CACHE_SIZE, OnnxRuntimeTarget  # noqa: E402
-from conformance.tolerance import RMS_LIMIT, compare  # noqa: E402
+from conformance.tolerance import compare  # noqa: E402
 
 
 def target(dtype: str = "float32") -> OnnxRuntimeTarget:
@@ -63,59 +62,20 @@ def known_disagreement(case: Case, expected) -> str | None:
     return None
 
 
-class Pool:
-    """Outcomes of one property run and its pooled TOL-3 statistic, kept as the runner keeps them."""
-
-    def __init__(self) -> None:
-        self.seen: Counter = Counter()
-        self.sumsq, self.count = 0.0, 0
-
-    def assert_some_supported_and_rms(self) -> None:
-        assert self.seen["pass"] > 0, f"no drawn case ran: {dict(self.seen)}"
-        rms = float(np.sqrt(self.sumsq / self.count)) if self.count else 0.0
-        assert rms <= RMS_LIMIT, f"TOL-3: pooled RMS error {rms:.3g}x the bound (limit {RMS_LIMIT})"
-
-
-def check(t: OnnxRuntimeTarget, case: Case, dtype: str, pool: Pool | None = None) -> str:
-    """Run one case; returns "pass", "unsupported" or "known", and fails on any other disagreement."""
-    arrays = {k: round_to(v, dtype) for k, v in case.arrays.items()}
-    rounded = Case(case.op, {k: v.astype(np.float64) for k, v in arrays.items()}, dict(case.params),
-                   case.exact)
-    expected = OPS[case.op].measure(rounded)
-    if known_disagreement(rounded, expected):
-        return "known"
-    try:
-        got = getattr(t, case.op)(*arrays.values(), **case.params)
-    except Unsupported:
-        return "unsupported"
-    outs = got if isinstance(got, tuple) else (got,)
-    assert len(outs) == len(expected), case.describe()
-    for (name, r, scale, terms), g in zip(expected, outs, strict=True):
-        # Judged as the runner judges: TOL-1 on exact data (one division's rounding allowed for
-        # average pooling), TOL-2 per element, TOL-3 pooled over the run (see Pool).
-        v = compare(r, g, dtype=dtype, scale=scale, terms=terms, exact=case.exact,
-                    divides=OPS[case.op].divides, check_rms=False)
-        assert v.ok, f"{rounded.describe()} [{dtype}] {name}: {v.clause} {v.reason} {v.diffs}"
-        if pool is not None and not case.exact:
-            pool.sumsq += v.sumsq
-            pool.count += v.count
-    return "pass"
-
-
-def run_property(op: str, dtype: str) -> Pool:
-    """Draw the op's cases; float32 gets the profile's examples, the other dtypes a third of them."""
-    t = target(dtype)
-    pool = Pool()
+def run_property(op: str, dtype: str) -> Judged:
+    """Draw the op's cases; float32 gets the profile's examples, the other dtypes a third of them.
+    Each is judged by the runner in process; a known disagreement (pinned below) is counted apart."""
+    judged = Judged(target(dtype), dtype, known=lambda c: known_disagreement(c, OPS[c.op].measure(c)))
     n = settings.default.max_examples
     n = n if dtype == "float32" else max(10, n // 3)
 
     @settings(max_examples=n)
     @given(case=OPS[op].strategy())
     def prop(case: Case) -> None:
-        pool.seen[check(t, case, dtype, pool)] += 1
+        judged.check(case)
 
     prop()
-    return pool
+    return judged
 
 
 # --- agreement on drawn cases -------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +25,14 @@ pytest.importorskip("onnx", reason="onnx is not installed")
 
 import cv2  # noqa: E402
 from hypothesis import given  # noqa: E402
+from spec_helpers import Judged  # noqa: E402
 
 import reference as ref  # noqa: E402
-from conformance.dtypes import round_to  # noqa: E402
 from conformance.ops import OPS  # noqa: E402
 from conformance.strategies.conv import Case  # noqa: E402
 from conformance.targets import Unsupported, load_target  # noqa: E402
 from conformance.targets import _onnx_models as om  # noqa: E402
 from conformance.targets.opencv_target import CACHE_SIZE, OpenCVTarget  # noqa: E402
-from conformance.tolerance import RMS_LIMIT, compare  # noqa: E402
 from reference import conv_output_size  # noqa: E402
 from reference.output_size import resolve_padding  # noqa: E402
 
@@ -99,55 +97,17 @@ def known_disagreement(case: Case, expected) -> str | None:
     return None
 
 
-class Pool:
-    """Outcomes of one property run and its pooled TOL-3 statistic, kept as the runner keeps them."""
-
-    def __init__(self) -> None:
-        self.seen: Counter = Counter()
-        self.sumsq, self.count = 0.0, 0
-
-    def assert_some_supported_and_rms(self) -> None:
-        assert self.seen["pass"] > 0, f"no drawn case ran: {dict(self.seen)}"
-        rms = float(np.sqrt(self.sumsq / self.count)) if self.count else 0.0
-        assert rms <= RMS_LIMIT, f"TOL-3: pooled RMS error {rms:.3g}x the bound (limit {RMS_LIMIT})"
-
-
-def check(t: OpenCVTarget, case: Case, pool: Pool | None = None) -> str:
-    """Run one case; returns "pass", "unsupported" or "known", and fails on any other disagreement."""
-    arrays = {k: round_to(v, DTYPE) for k, v in case.arrays.items()}
-    rounded = Case(case.op, {k: v.astype(np.float64) for k, v in arrays.items()}, dict(case.params),
-                   case.exact)
-    expected = OPS[case.op].measure(rounded)
-    if known_disagreement(rounded, expected):
-        return "known"
-    try:
-        got = getattr(t, case.op)(*arrays.values(), **case.params)
-    except Unsupported:
-        return "unsupported"
-    outs = got if isinstance(got, tuple) else (got,)
-    assert len(outs) == len(expected), case.describe()
-    for (name, r, scale, terms), g in zip(expected, outs, strict=True):
-        # Judged as the runner judges: TOL-1 on exact data (one division's rounding allowed for
-        # average pooling), TOL-2 per element, TOL-3 pooled over the run (see Pool).
-        v = compare(r, g, dtype=DTYPE, scale=scale, terms=terms, exact=case.exact,
-                    divides=OPS[case.op].divides, check_rms=False)
-        assert v.ok, f"{rounded.describe()} [{DTYPE}] {name}: {v.clause} {v.reason} {v.diffs}"
-        if pool is not None and not case.exact:
-            pool.sumsq += v.sumsq
-            pool.count += v.count
-    return "pass"
-
-
-def run_property(op: str) -> Pool:
-    t = target()
-    pool = Pool()
+def run_property(op: str) -> Judged:
+    """Each drawn case judged by the runner in process; a known disagreement (pinned below) is
+    counted apart."""
+    judged = Judged(target(), DTYPE, known=lambda c: known_disagreement(c, OPS[c.op].measure(c)))
 
     @given(case=OPS[op].strategy())
     def prop(case: Case) -> None:
-        pool.seen[check(t, case, pool)] += 1
+        judged.check(case)
 
     prop()
-    return pool
+    return judged
 
 
 # --- agreement on drawn cases -------------------------------------------------------------------
@@ -160,9 +120,9 @@ def test_conv2d_agrees_with_the_reference_outside_the_known_disagreements():
 
 @pytest.mark.clause("CONVT-1", "CONVT-2", "CONVT-3", "SIZE-8", "TOL-1", "TOL-2")
 def test_conv_transpose2d_agrees_with_the_reference_on_every_drawn_case():
-    pool = run_property("conv_transpose2d")
-    pool.assert_some_supported_and_rms()
-    assert pool.seen["pass"] == sum(pool.seen.values()), pool.seen
+    judged = run_property("conv_transpose2d")
+    judged.assert_some_supported_and_rms()
+    assert judged.seen["pass"] == sum(judged.seen.values()), judged.seen
 
 
 @pytest.mark.clause("POOL-1", "POOL-2", "POOL-MAX-1", "POOL-MAX-3", "POOL-MAX-5", "SIZE-7", "TOL-4")

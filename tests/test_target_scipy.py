@@ -12,7 +12,6 @@ SciPy gets right and the disagreement is a strict xfail naming the clause.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -23,14 +22,14 @@ pytest.importorskip("scipy", reason="scipy is not installed")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from scipy import signal  # noqa: E402
+from spec_helpers import Judged  # noqa: E402
 
 import reference as ref  # noqa: E402
-from conformance.dtypes import round_to  # noqa: E402
 from conformance.ops import OPS  # noqa: E402
 from conformance.strategies.conv import Case, special_values  # noqa: E402
 from conformance.targets import Unsupported  # noqa: E402
 from conformance.targets.scipy_target import TARGET  # noqa: E402
-from conformance.tolerance import RMS_LIMIT, compare  # noqa: E402
+from conformance.tolerance import compare  # noqa: E402
 
 #: The adapter loops over (n, m, c) planes in Python, so one case costs up to 3·9·3 correlate2d
 #: calls; half the profile's examples per run keeps the file well under 40 s on ``ci``.
@@ -50,54 +49,17 @@ def target(dtype: str) -> Any:
     return _TARGETS[dtype]
 
 
-class Pool:
-    """Outcomes and the pooled TOL-3 statistic of one property run, as the runner keeps them."""
-
-    def __init__(self) -> None:
-        self.seen: Counter[str] = Counter()
-        self.sumsq, self.count = 0.0, 0
-
-    def assert_rms(self) -> None:
-        rms = float(np.sqrt(self.sumsq / self.count)) if self.count else 0.0
-        assert rms <= RMS_LIMIT, f"TOL-3: pooled RMS error {rms:.3g}x the bound (limit {RMS_LIMIT})"
-
-
-def check(case: Case, dtype: str, pool: Pool) -> None:
-    """Run ``case`` through the adapter and judge it as the runner does (TOL-1 ... TOL-6)."""
-    spec = OPS[case.op]
-    rounded = {k: round_to(v, dtype) for k, v in case.arrays.items()}
-    ref_case = Case(case.op, {k: v.astype(np.float64) for k, v in rounded.items()}, dict(case.params),
-                    case.exact)
-    with np.errstate(all="ignore"):
-        expected = spec.measure(ref_case)
-    try:
-        got = getattr(target(dtype), case.op)(*rounded.values(), **case.params)
-    except Unsupported:
-        pool.seen["unsupported"] += 1
-        return
-    exact = case.exact and spec.exact_capable
-    for (name, want, scale, terms), have in zip(expected, (got,), strict=True):
-        v = compare(want, have, dtype=dtype, scale=scale, terms=terms, exact=exact, divides=spec.divides,
-                    check_rms=False)
-        assert v.ok, (f"{case.describe()} [{dtype}, exact={exact}] output {name}: {v.clause} {v.reason}; "
-                      f"first diffs (index, ref, got) {v.diffs}")
-        if not exact:
-            pool.sumsq += v.sumsq
-            pool.count += v.count
-    pool.seen["supported"] += 1
-
-
-def run_property(strategy: Any, dtype: str) -> Pool:
-    pool = Pool()
+def run_property(strategy: Any, dtype: str) -> Judged:
+    judged = Judged(target(dtype), dtype)
 
     @settings(max_examples=EXAMPLES)
     @given(case=strategy)
     def run(case: Case) -> None:
-        check(case, dtype, pool)
+        judged.check(case)
 
     run()
-    pool.assert_rms()
-    return pool
+    judged.assert_rms()
+    return judged
 
 
 def _expressible(case: Case) -> Case:
@@ -112,15 +74,15 @@ def _expressible(case: Case) -> Case:
 @pytest.mark.clause(*CONV_CLAUSES)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_every_drawn_conv2d_case_agrees_with_the_reference_or_is_unsupported(dtype: str) -> None:
-    pool = run_property(OPS["conv2d"].strategy(), dtype)
-    assert sum(pool.seen.values()) > 0
+    judged = run_property(OPS["conv2d"].strategy(), dtype)
+    assert sum(judged.seen.values()) > 0
 
 
 @pytest.mark.clause(*CONV_CLAUSES)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_every_conv2d_case_correlate2d_can_express_is_supported_and_agrees(dtype: str) -> None:
-    pool = run_property(OPS["conv2d"].strategy().map(_expressible), dtype)
-    assert pool.seen["unsupported"] == 0, f"expressible cases reported Unsupported: {pool.seen}"
+    judged = run_property(OPS["conv2d"].strategy().map(_expressible), dtype)
+    assert judged.seen["unsupported"] == 0, f"expressible cases reported Unsupported: {judged.seen}"
 
 
 # --- the mapping, case by case ------------------------------------------------------------------------
@@ -244,7 +206,7 @@ def test_drawn_cases_with_nan_and_infinities_agree_or_are_unsupported(dtype: str
     @settings(max_examples=max(10, EXAMPLES // 2))
     @given(case=OPS["conv2d"].strategy(), d=specials)
     def run(case: Case, d: Any) -> None:
-        check(special_values(case, d.draw), dtype, pool)
+        judged.check(special_values(case, d.draw))
 
-    pool = Pool()
+    judged = Judged(target(dtype), dtype)
     run()

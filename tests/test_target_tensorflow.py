@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +27,13 @@ tf = pytest.importorskip("tensorflow", reason="tensorflow is not installed")
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from spec_helpers import Judged  # noqa: E402
 
 import reference as ref  # noqa: E402
-from conformance.dtypes import round_to  # noqa: E402
 from conformance.ops import OPS  # noqa: E402
 from conformance.strategies.conv import Case, data, special_values  # noqa: E402
 from conformance.targets import Unsupported  # noqa: E402
 from conformance.targets.tensorflow_target import TARGET  # noqa: E402
-from conformance.tolerance import RMS_LIMIT, compare  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,51 +53,6 @@ def target(dtype: str) -> Any:
         t.setup(dtype, "cpu")
         _TARGETS[dtype] = t
     return _TARGETS[dtype]
-
-
-class Pool:
-    """Outcomes and the pooled TOL-3 statistic of one property run, as the runner keeps them."""
-
-    def __init__(self) -> None:
-        self.seen: Counter[str] = Counter()
-        self.sumsq, self.count = 0.0, 0
-
-    def assert_rms(self) -> None:
-        rms = float(np.sqrt(self.sumsq / self.count)) if self.count else 0.0
-        assert rms <= RMS_LIMIT, f"TOL-3: pooled RMS error {rms:.3g}x the bound (limit {RMS_LIMIT})"
-
-
-def check(case: Case, dtype: str, pool: Pool | None = None) -> bool:
-    """Run ``case`` through the adapter and judge it as the runner does (TOL-1 ... TOL-6).
-
-    Returns False when the adapter raises Unsupported; any disagreement fails the test.
-    """
-    spec = OPS[case.op]
-    rounded = {k: round_to(v, dtype) for k, v in case.arrays.items()}
-    ref_case = Case(case.op, {k: v.astype(np.float64) for k, v in rounded.items()}, dict(case.params),
-                    case.exact)
-    with np.errstate(all="ignore"):
-        expected = spec.measure(ref_case)
-    try:
-        got = getattr(target(dtype), case.op)(*rounded.values(), **case.params)
-    except Unsupported:
-        if pool is not None:
-            pool.seen["unsupported"] += 1
-        return False
-    outs = got if isinstance(got, tuple) else (got,)
-    assert len(outs) == len(expected), f"{case.describe()}: {len(outs)} outputs, expected {len(expected)}"
-    exact = case.exact and spec.exact_capable
-    for (name, want, scale, terms), have in zip(expected, outs, strict=True):
-        v = compare(want, have, dtype=dtype, scale=scale, terms=terms, exact=exact, divides=spec.divides,
-                    check_rms=False)
-        assert v.ok, (f"{case.describe()} [{dtype}, exact={exact}] output {name}: {v.clause} "
-                      f"{v.reason}; first diffs (index, ref, got) {v.diffs}")
-        if pool is not None and not exact:
-            pool.sumsq += v.sumsq
-            pool.count += v.count
-    if pool is not None:
-        pool.seen["supported"] += 1
-    return True
 
 
 # --- projections onto what TensorFlow's API can express -------------------------------------------------
@@ -193,39 +146,39 @@ OP_PARAMS = [
 
 # --- drawn cases ----------------------------------------------------------------------------------------
 
-def run_property(strategy: Any, dtype: str, examples: int) -> Pool:
-    pool = Pool()
+def run_property(strategy: Any, dtype: str, examples: int) -> Judged:
+    judged = Judged(target(dtype), dtype)
 
     @settings(max_examples=examples)
     @given(case=strategy)
     def run(case: Case) -> None:
-        check(case, dtype, pool)
+        judged.check(case)
 
     run()
-    pool.assert_rms()
-    return pool
+    judged.assert_rms()
+    return judged
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("op", OP_PARAMS)
 def test_every_drawn_case_agrees_with_the_reference_or_is_unsupported(op: str, dtype: str) -> None:
-    pool = run_property(OPS[op].strategy(), dtype, EXAMPLES)
-    assert sum(pool.seen.values()) > 0
+    judged = run_property(OPS[op].strategy(), dtype, EXAMPLES)
+    assert sum(judged.seen.values()) > 0
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("op", OP_PARAMS)
 def test_every_case_tensorflow_can_express_is_supported_and_agrees(op: str, dtype: str) -> None:
-    pool = run_property(EXPRESSIBLE[op], dtype, EXAMPLES)
-    assert pool.seen["unsupported"] == 0, f"expressible cases reported Unsupported: {pool.seen}"
+    judged = run_property(EXPRESSIBLE[op], dtype, EXAMPLES)
+    assert judged.seen["unsupported"] == 0, f"expressible cases reported Unsupported: {judged.seen}"
 
 
 @pytest.mark.clause("TOL-1", "TOL-2", "TOL-3")
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("op", ["conv2d", "conv2d_backward", "conv_transpose2d", "max_pool2d", "avg_pool2d"])
 def test_narrow_dtypes_agree_within_their_bound_or_are_unsupported(op: str, dtype: str) -> None:
-    pool = run_property(EXPRESSIBLE[op], dtype, FEW)
-    assert pool.seen["supported"] > 0, f"no {dtype} case of {op} was supported: {pool.seen}"
+    judged = run_property(EXPRESSIBLE[op], dtype, FEW)
+    assert judged.supported > 0, f"no {dtype} case of {op} was supported: {judged.seen}"
 
 
 # --- mapping details ------------------------------------------------------------------------------------
@@ -359,15 +312,15 @@ SPECIAL = {
 @pytest.mark.clause("CONV-1", "POOL-AVG-1", "TOL-5")
 @pytest.mark.parametrize("op", ["conv2d", "avg_pool2d"])
 def test_drawn_cases_with_nan_and_infinities_propagate_them(op: str) -> None:
-    pool = Pool()
+    judged = Judged(target("float32"), "float32")
 
     @settings(max_examples=FEW)
     @given(case=SPECIAL[op], d=st.data())
     def run(case: Case, d: Any) -> None:
-        check(special_values(case, d.draw), "float32", pool)
+        judged.check(special_values(case, d.draw))
 
     run()
-    assert pool.seen["supported"] > 0
+    assert judged.supported > 0
 
 
 @pytest.mark.clause("POOL-MAX-2", "TOL-5")
