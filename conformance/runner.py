@@ -1,8 +1,10 @@
-"""The runner's core: check one case against a target, tally per op, diagnose failures.
+"""The runner's core: check cases against a target, tally per op, diagnose failures.
 
-The pytest suite (conformance/suite) drives this module; nothing here loops over
-cases by itself. A :class:`Runner` owns one worker process for its target and a
-:class:`Tally` per op.
+The pytest suite (conformance/suite) drives this module and decides which cases to
+check (the curated corpus, a generated sweep, Hypothesis's search). A :class:`Runner`
+owns one worker process for its target (or an in-process stand-in, :func:`in_process`)
+and a :class:`Tally` per op; what a check records and how a reply is judged live in
+conformance/tally.py.
 """
 
 from __future__ import annotations
