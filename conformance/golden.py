@@ -890,15 +890,16 @@ def _parse_npy(rel: str, data: bytes, storage: str, shape: list[int]) -> np.ndar
 def judge(case: dict[str, Any], expected: list[tuple[str, np.ndarray, np.ndarray | None, int]], reply: Any,
           ambiguity: Any = None) -> dict[str, Any]:
     """One target reply against the stored outputs (GOLD-9): the runner's judgement
-    (conformance.runner.judge), as one result row of the check report.
+    (conformance.tally.judge), as one result row of the check report.
 
     ``ambiguity(outs)``, for an op whose spec leaves a choice open, gives the reason a differing
     answer is allowed (the case is then "ambiguous", as in the runner), or None.
     """
     from .tally import judge as judge_reply
 
-    j = judge_reply(expected, reply, dtype=case["dtype"], exact=case["exact"], divides=case["divides"],
-                     ambiguous=ambiguity, size_clause=case["size_clause"])
+    j = judge_reply(expected, reply, op=case["op"], source="stored", case=None,
+                    dtype=case["dtype"], exact=case["exact"], divides=case["divides"], ambiguous=ambiguity,
+                    size_clause=case["size_clause"])
     reason = j.reason.splitlines()[0] if j.reason and j.status not in ("pass", "fail", "ambiguous") else j.reason
     return {"id": case["id"], "op": case["op"], "dtype": case["dtype"], "status": j.status, "clause": j.clause,
             "reason": reason, "output": j.output, "worst": j.worst, "sumsq": j.sumsq, "count": j.count,

@@ -20,7 +20,7 @@ from .config import PROFILES, RunConfig  # noqa: F401  (re-exported)
 from .dtypes import round_to
 from .ops import OPS
 from .strategies.conv import Case
-from .tally import KEEP_FAILURES, MAX_BAD, Judgement, Record, Tally, judge  # noqa: F401  (re-exported)
+from .tally import KEEP_FAILURES, MAX_BAD, Record, Tally, judge  # noqa: F401  (re-exported)
 from .tolerance import compare, rms_reason
 from .variants import variants_for
 from .worker import Worker
@@ -129,11 +129,9 @@ class Runner:
 
     def _judge(self, op: str, case: Case, source: str, expected: Any, reply: Any) -> Record:
         spec = OPS[op]
-        j = judge(expected, reply, dtype=self.config.dtype, exact=case.exact, divides=spec.divides,
-                  ambiguous=lambda outs: _ambiguous(spec, case, outs, self.config.dtype),
-                  size_clause=_size_clause(case, spec.size_clause))
-        return Record(op, j.status, source, case, j.clause, j.reason, j.worst, j.got, j.diffs, j.output,
-                      j.sumsq, j.count)
+        return judge(expected, reply, op=op, source=source, case=case, dtype=self.config.dtype, exact=case.exact,
+                     divides=spec.divides, ambiguous=lambda outs: _ambiguous(spec, case, outs, self.config.dtype),
+                     size_clause=_size_clause(case, spec.size_clause))
 
     def _tally(self, tally: Tally, rec: Record) -> Record:
         if rec.source != "shrink":

@@ -1,5 +1,5 @@
 """What a run records: one :class:`Record` per checked case, one :class:`Tally` per op, and
-:func:`judge`, the one judgement of a target's reply against the reference's outputs.
+:func:`judge`, which makes the one judgement of a target's reply against the reference's outputs.
 
 Shared by the runner (conformance/runner.py) and ``cnnspec golden check``
 (conformance/golden.py); it imports neither the reference nor Hypothesis, so a golden check
@@ -31,8 +31,8 @@ class Record:
 
     op: str
     status: str  # pass / ambiguous / fail / unsupported / not-implemented / error / crash / timeout
-    source: str  # corpus / generated / shrink
-    case: Case
+    source: str  # corpus / generated / shrink; "stored" for a golden case (conformance/golden.py)
+    case: Case | None  # None for a stored golden case: golden.py keeps it as a dict
     clause: str = ""
     reason: str = ""
     worst: float = 0.0
@@ -45,7 +45,8 @@ class Record:
     @property
     def message(self) -> str:
         where = f" in output {self.output!r}" if self.output else ""
-        return f"{self.status}{where}: {self.reason} [{self.clause}] on {self.case.describe()}"
+        on = self.case.describe() if self.case is not None else "a stored case"
+        return f"{self.status}{where}: {self.reason} [{self.clause}] on {on}"
 
 
 @dataclass
@@ -111,38 +112,26 @@ class Tally:
         return "pass"
 
 
-@dataclass
-class Judgement:
-    """What one reply says against the reference's outputs (see :func:`judge`)."""
-
-    status: str  # pass / ambiguous / fail, or the reply's own kind (unsupported, crash, ...)
-    clause: str = ""
-    reason: str = ""
-    worst: float = 0.0
-    got: Any = None
-    diffs: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
-    output: str = ""
-    sumsq: float = 0.0
-    count: int = 0
-
-
-def judge(expected: Any, reply: Any, *, dtype: str, exact: bool, divides: bool = False,
-          ambiguous: Any = None, size_clause: str = "SIZE-3") -> Judgement:
-    """One target reply against the reference's ``(name, ref, scale, terms)`` outputs (TOL-1 ...
-    TOL-6): the one judgement the runner and ``cnnspec golden check`` both make.
+def judge(expected: Any, reply: Any, *, op: str, source: str, case: Case | None, dtype: str, exact: bool,
+          divides: bool = False, ambiguous: Any = None, size_clause: str = "SIZE-3") -> Record:
+    """The record of one target reply against the reference's ``(name, ref, scale, terms)``
+    outputs (TOL-1 ... TOL-6): the one judgement the runner and ``cnnspec golden check`` both make.
 
     ``ambiguous(outs)`` gives the reason a differing answer is one the spec allows (the case is
     then "ambiguous"), or None. A wrong shape breaks ``size_clause``; an exception, SPEC-3.
     """
+    def record(status: str, clause: str = "", reason: str = "", **rest: Any) -> Record:
+        return Record(op, status, source, case, clause, reason, **rest)
+
     if reply.kind in ("unsupported", "not-implemented", "crash", "timeout"):
-        return Judgement(reply.kind, reason=reply.detail)
+        return record(reply.kind, reason=reply.detail)
     if reply.kind != "ok":
         first = reply.detail.splitlines()[0] if reply.detail else "error"
-        return Judgement("fail", "SPEC-3", f"target raised {first}")
+        return record("fail", "SPEC-3", f"target raised {first}")
     outs = reply.value if len(expected) > 1 else (reply.value,)
     if not isinstance(outs, tuple) or len(outs) != len(expected):
-        return Judgement("fail", "TOL-6", f"returned {type(reply.value).__name__}, expected {len(expected)} arrays",
-                         got=reply.value)
+        return record("fail", "TOL-6", f"returned {type(reply.value).__name__}, expected {len(expected)} arrays",
+                      got=reply.value)
     worst, sumsq, count = 0.0, 0.0, 0
     for (name, ref, scale, terms), got in zip(expected, outs):
         verdict = compare(ref, got, dtype=dtype, scale=scale, terms=terms, exact=exact, divides=divides,
@@ -150,17 +139,18 @@ def judge(expected: Any, reply: Any, *, dtype: str, exact: bool, divides: bool =
         if not verdict.ok:
             why = ambiguous(outs) if ambiguous is not None else None
             if why:
-                return Judgement("ambiguous", verdict.clause, why, got=outs, output=name)
+                return record("ambiguous", verdict.clause, why, got=outs, output=name)
             clause = verdict.clause
             if clause == "TOL-6" and isinstance(got, np.ndarray) and got.shape != ref.shape:
                 clause = size_clause
-            return Judgement("fail", clause, verdict.reason, verdict.worst, outs, verdict.diffs, name)
+            return record("fail", clause, verdict.reason, worst=verdict.worst, got=outs, diffs=verdict.diffs,
+                          output=name)
         worst = max(worst, verdict.worst)
         sumsq += verdict.sumsq
         count += verdict.count
     if exact:
         sumsq, count = 0.0, 0  # TOL-3 pools real-data cases only
-    return Judgement("pass", worst=worst, got=outs, sumsq=sumsq, count=count)
+    return record("pass", worst=worst, got=outs, sumsq=sumsq, count=count)
 
 
 def _size(rec: Record) -> int:
