@@ -50,6 +50,18 @@ class Judged:
         self.seen[status] += 1
         return status
 
+    def run(self, strategy: Any, examples: int | None = None) -> Judged:
+        """Check every case Hypothesis draws from ``strategy``: ``examples`` of them, or the
+        profile's number when None."""
+        from hypothesis import given, settings
+
+        def each(case: Any) -> None:
+            self.check(case)
+
+        prop = given(case=strategy)(each)
+        (settings(max_examples=examples)(prop) if examples is not None else prop)()
+        return self
+
     @property
     def supported(self) -> int:
         return self.seen["pass"] + self.seen["ambiguous"]

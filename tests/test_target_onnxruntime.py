@@ -21,7 +21,7 @@ pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
 pytest.importorskip("onnx", reason="onnx is not installed")
 
 import onnxruntime as ort  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import settings  # noqa: E402
 from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException as OrtRuntimeException  # noqa: E402
 from spec_helpers import Judged  # noqa: E402
 
@@ -65,17 +65,9 @@ def known_disagreement(case: Case, expected) -> str | None:
 def run_property(op: str, dtype: str) -> Judged:
     """Draw the op's cases; float32 gets the profile's examples, the other dtypes a third of them.
     Each is judged by the runner in process; a known disagreement (pinned below) is counted apart."""
-    judged = Judged(target(dtype), dtype, known=lambda c: known_disagreement(c, OPS[c.op].measure(c)))
     n = settings.default.max_examples
-    n = n if dtype == "float32" else max(10, n // 3)
-
-    @settings(max_examples=n)
-    @given(case=OPS[op].strategy())
-    def prop(case: Case) -> None:
-        judged.check(case)
-
-    prop()
-    return judged
+    judged = Judged(target(dtype), dtype, known=lambda c: known_disagreement(c, OPS[c.op].measure(c)))
+    return judged.run(OPS[op].strategy(), n if dtype == "float32" else max(10, n // 3))
 
 
 # --- agreement on drawn cases -------------------------------------------------------------------

@@ -24,7 +24,6 @@ pytest.importorskip("cv2", reason="opencv (cv2) is not installed")
 pytest.importorskip("onnx", reason="onnx is not installed")
 
 import cv2  # noqa: E402
-from hypothesis import given  # noqa: E402
 from spec_helpers import Judged  # noqa: E402
 
 import reference as ref  # noqa: E402
@@ -101,13 +100,7 @@ def run_property(op: str) -> Judged:
     """Each drawn case judged by the runner in process; a known disagreement (pinned below) is
     counted apart."""
     judged = Judged(target(), DTYPE, known=lambda c: known_disagreement(c, OPS[c.op].measure(c)))
-
-    @given(case=OPS[op].strategy())
-    def prop(case: Case) -> None:
-        judged.check(case)
-
-    prop()
-    return judged
+    return judged.run(OPS[op].strategy())
 
 
 # --- agreement on drawn cases -------------------------------------------------------------------

@@ -50,14 +50,7 @@ def target(dtype: str) -> Any:
 
 
 def run_property(strategy: Any, dtype: str) -> Judged:
-    judged = Judged(target(dtype), dtype)
-
-    @settings(max_examples=EXAMPLES)
-    @given(case=strategy)
-    def run(case: Case) -> None:
-        judged.check(case)
-
-    run()
+    judged = Judged(target(dtype), dtype).run(strategy, EXAMPLES)
     judged.assert_rms()
     return judged
 

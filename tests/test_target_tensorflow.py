@@ -147,14 +147,7 @@ OP_PARAMS = [
 # --- drawn cases ----------------------------------------------------------------------------------------
 
 def run_property(strategy: Any, dtype: str, examples: int) -> Judged:
-    judged = Judged(target(dtype), dtype)
-
-    @settings(max_examples=examples)
-    @given(case=strategy)
-    def run(case: Case) -> None:
-        judged.check(case)
-
-    run()
+    judged = Judged(target(dtype), dtype).run(strategy, examples)
     judged.assert_rms()
     return judged
 
