@@ -77,3 +77,24 @@ class Judged:
     def assert_some_supported_and_rms(self) -> None:
         assert self.supported > 0, f"no drawn case ran: {dict(self.seen)}"
         self.assert_rms()
+
+
+def scaled_examples(examples: int) -> int:
+    """Examples for one test: ``examples`` on the ci profile (100), scaled with the profile,
+    never below half (so that the "some cases supported" check is not left to luck)."""
+    from hypothesis import settings
+
+    return max(examples // 2, examples * settings.default.max_examples // 100)
+
+
+def assert_agrees(case: Any, name: str, expected: Any, got: Any, dtype: str, scale: Any, terms: int) -> None:
+    """One output of ``case`` judged as the runner judges it: conformance.tolerance.compare with the
+    op's ``exact_capable`` and ``divides`` (TOL-1: average pooling's quotient may carry one
+    division's rounding; its backward pass's exact-data cases are judged by TOL-2 alone)."""
+    from conformance.ops import OPS
+    from conformance.tolerance import compare
+
+    spec = OPS[case.op]
+    v = compare(expected, got, dtype=dtype, scale=scale, terms=terms, exact=case.exact and spec.exact_capable,
+                divides=spec.divides)
+    assert v.ok, f"{case.describe()} [{dtype}] output {name}: {v.clause} {v.reason}; first diffs {v.diffs}"

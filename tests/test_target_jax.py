@@ -21,6 +21,7 @@ pytest.importorskip("jax", reason="jax is not installed")
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from spec_helpers import assert_agrees, scaled_examples  # noqa: E402
 
 import reference as ref  # noqa: E402
 from conformance.dtypes import round_to  # noqa: E402
@@ -28,7 +29,7 @@ from conformance.ops import OPS  # noqa: E402
 from conformance.strategies.conv import Case, special_values  # noqa: E402
 from conformance.targets import Unsupported, load_target  # noqa: E402
 from conformance.targets.jax_target import JaxTarget  # noqa: E402
-from conformance.tolerance import SIGNIFICAND_BITS, UNIT_ROUNDOFF, compare  # noqa: E402
+from conformance.tolerance import compare  # noqa: E402
 
 
 def _target(dtype: str) -> JaxTarget:
@@ -47,29 +48,7 @@ def f32() -> JaxTarget:
     return _target("float32")
 
 
-def _n(examples: int) -> int:
-    """Examples for one test: ``examples`` on the ci profile (100), scaled with the profile,
-    never below half (so that the "some cases supported" check is not left to luck)."""
-    return max(examples // 2, examples * settings.default.max_examples // 100)
-
-
 # --- one case ------------------------------------------------------------------------------------
-
-def _assert_agrees(case: Case, name: str, expected: np.ndarray, got: np.ndarray, dtype: str,
-                   scale: np.ndarray | None, terms: int) -> None:
-    avg = case.op.startswith("avg_pool2d")
-    # TOL-1 for average pooling: the quotient may carry one division's rounding (XLA divides
-    # by a reciprocal), and the backward pass's exact-data cases are judged by TOL-2 alone.
-    v = compare(expected, got, dtype=dtype, scale=scale, terms=terms, exact=case.exact and not avg)
-    assert v.ok, f"{case.describe()} [{dtype}] output {name}: {v.clause} {v.reason}; first diffs {v.diffs}"
-    if avg and case.exact and case.op == "avg_pool2d":
-        u = UNIT_ROUNDOFF[dtype]
-        judged = np.isfinite(expected) & (np.abs(scale) < 2.0 ** SIGNIFICAND_BITS[dtype])
-        err = np.abs(got.astype(np.float64) - expected)
-        bad = judged & (err > 2 * u * np.abs(expected))
-        assert not bad.any(), (f"{case.describe()} [{dtype}]: TOL-1 average beyond 2u|ref| "
-                               f"at {np.argwhere(bad)[:3].tolist()}")
-
 
 def run_case(target: JaxTarget, case: Case, dtype: str = "float64", **overrides) -> str:
     """Run one case on the target and check every output it returns; "ok" or "unsupported"."""
@@ -87,7 +66,7 @@ def run_case(target: JaxTarget, case: Case, dtype: str = "float64", **overrides)
         expected = expected[:1]  # JAX has no indices: values only (return_indices=False)
     assert len(got) == len(expected), f"{case.describe()}: {len(got)} outputs, expected {len(expected)}"
     for (name, r, scale, terms), g in zip(expected, got, strict=True):
-        _assert_agrees(case, name, r, g, dtype, scale, terms)
+        assert_agrees(case, name, r, g, dtype, scale, terms)
     return "ok"
 
 
@@ -95,7 +74,7 @@ def run_op(target: JaxTarget, op: str, examples: int, dtype: str = "float64",
            **overrides) -> collections.Counter:
     counts: collections.Counter = collections.Counter()
 
-    @settings(max_examples=_n(examples))
+    @settings(max_examples=scaled_examples(examples))
     @given(case=OPS[op].strategy())
     def check(case: Case) -> None:
         counts[run_case(target, case, dtype, **overrides)] += 1
@@ -166,7 +145,7 @@ def test_jax_float32_results_agree_within_the_float32_bound(f32, op, examples):
 def test_jax_max_pooling_values_propagate_nan_and_infinities(f64):
     counts: collections.Counter = collections.Counter()
 
-    @settings(max_examples=_n(8))
+    @settings(max_examples=scaled_examples(8))
     @given(case=OPS["max_pool2d"].strategy(exact=False), data=st.data())
     def check(case: Case, data) -> None:
         case = special_values(case, data.draw)

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from spec_helpers import assert_agrees, scaled_examples  # noqa: E402
 
 import reference as ref  # noqa: E402
 from conformance.dtypes import round_to  # noqa: E402
@@ -30,7 +31,7 @@ from conformance.ops import OPS  # noqa: E402
 from conformance.strategies.conv import Case, special_values  # noqa: E402
 from conformance.targets import Unsupported, load_target  # noqa: E402
 from conformance.targets.torch_target import TorchTarget  # noqa: E402
-from conformance.tolerance import SIGNIFICAND_BITS, UNIT_ROUNDOFF, compare  # noqa: E402
+from conformance.tolerance import compare  # noqa: E402
 
 
 def _target(dtype: str) -> TorchTarget:
@@ -49,29 +50,7 @@ def f32() -> TorchTarget:
     return _target("float32")
 
 
-def _n(examples: int) -> int:
-    """Examples for one test: ``examples`` on the ci profile (100), scaled with the profile,
-    never below half (so that the "some cases supported" check is not left to luck)."""
-    return max(examples // 2, examples * settings.default.max_examples // 100)
-
-
 # --- one case ------------------------------------------------------------------------------------
-
-def _assert_agrees(case: Case, name: str, expected: np.ndarray, got: np.ndarray, dtype: str,
-                   scale: np.ndarray | None, terms: int) -> None:
-    avg = case.op.startswith("avg_pool2d")
-    # TOL-1 for average pooling: the quotient may carry one division's rounding, and the
-    # backward pass's exact-data cases are judged by TOL-2 alone.
-    v = compare(expected, got, dtype=dtype, scale=scale, terms=terms, exact=case.exact and not avg)
-    assert v.ok, f"{case.describe()} [{dtype}] output {name}: {v.clause} {v.reason}; first diffs {v.diffs}"
-    if avg and case.exact and case.op == "avg_pool2d":
-        u = UNIT_ROUNDOFF[dtype]
-        judged = np.isfinite(expected) & (np.abs(scale) < 2.0 ** SIGNIFICAND_BITS[dtype])
-        err = np.abs(got.astype(np.float64) - expected)
-        bad = judged & (err > 2 * u * np.abs(expected))
-        assert not bad.any(), (f"{case.describe()} [{dtype}]: TOL-1 average beyond 2u|ref| "
-                               f"at {np.argwhere(bad)[:3].tolist()}")
-
 
 def run_case(target: TorchTarget, case: Case, dtype: str = "float64") -> str:
     """Run one case on the target and check every output; "ok" or "unsupported"."""
@@ -86,7 +65,7 @@ def run_case(target: TorchTarget, case: Case, dtype: str = "float64") -> str:
     expected = OPS[case.op].measure(ref_case)
     assert len(got) == len(expected), f"{case.describe()}: {len(got)} outputs, expected {len(expected)}"
     for (name, r, scale, terms), g in zip(expected, got, strict=True):
-        _assert_agrees(case, name, r, g, dtype, scale, terms)
+        assert_agrees(case, name, r, g, dtype, scale, terms)
     return "ok"
 
 
@@ -103,7 +82,7 @@ def run_op(target: TorchTarget, op: str, examples: int, dtype: str = "float64",
     that meets a documented disagreement and return how it was counted."""
     counts: collections.Counter = collections.Counter()
 
-    @settings(max_examples=_n(examples))
+    @settings(max_examples=scaled_examples(examples))
     @given(case=OPS[op].strategy())
     def check(case: Case) -> None:
         outcome = known(case) if known is not None else None
@@ -198,7 +177,7 @@ def test_torch_float32_results_agree_within_the_float32_bound(f32, op):
 def test_torch_max_pool2d_values_propagate_nan_and_infinities(f64):
     counts: collections.Counter = collections.Counter()
 
-    @settings(max_examples=_n(40))
+    @settings(max_examples=scaled_examples(40))
     @given(case=OPS["max_pool2d"].strategy(exact=False), data=st.data())
     def check(case: Case, data) -> None:
         case = special_values(case, data.draw)
