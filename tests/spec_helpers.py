@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pytest
 
 from reference import SpecError
@@ -98,3 +99,27 @@ def assert_agrees(case: Any, name: str, expected: Any, got: Any, dtype: str, sca
     v = compare(expected, got, dtype=dtype, scale=scale, terms=terms, exact=case.exact and spec.exact_capable,
                 divides=spec.divides)
     assert v.ok, f"{case.describe()} [{dtype}] output {name}: {v.clause} {v.reason}; first diffs {v.diffs}"
+
+
+def pair(v: Any) -> tuple[int, int]:
+    """``k`` or ``(h, w)`` as ``(h, w)`` (SIZE-1)."""
+    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)  # type: ignore[return-value]
+
+
+def same_pads(size: int, k: int, s: int, d: int, lower: bool) -> tuple[int, int]:
+    """SIZE-5 / SIZE-6 for one axis, written out here so that tests do not lean on the reference."""
+    total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
+    small, big = total // 2, total - total // 2
+    return (big, small) if lower else (small, big)
+
+
+def explicit_pads(padding: Any, hw: Any = None, k: Any = None, s: Any = None, d: Any = None) -> Any:
+    """``((top, bottom), (left, right))`` of any padding form (SIZE-2); "same" and "same_lower"
+    need the input ``hw``, kernel, stride and dilation pairs."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        return tuple(same_pads(hw[a], k[a], s[a], d[a], padding == "same_lower") for a in (0, 1))
+    if isinstance(padding, (int, np.integer)):
+        return ((padding, padding), (padding, padding))
+    return tuple(tuple(p) if isinstance(p, (tuple, list)) else (p, p) for p in padding)

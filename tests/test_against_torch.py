@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch", reason="torch is not installed: the PyTorch
 F = torch.nn.functional
 
 from hypothesis import given, note  # noqa: E402
+from spec_helpers import explicit_pads, pair  # noqa: E402
 
 import reference as ref  # noqa: E402
 from conformance.ops import OPS  # noqa: E402
@@ -25,27 +26,6 @@ from conformance.tolerance import compare  # noqa: E402
 
 # PyTorch warns that "same" with an even kernel pads a copy of the input: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-
-
-def _same(size, k, s, d, lower):
-    """SIZE-5 / SIZE-6, written out here so that the mapping does not lean on the reference."""
-    total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
-    small, big = total // 2, total - total // 2
-    return (big, small) if lower else (small, big)
-
-
-def _pads(padding, hw, k, s, d):
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0), (0, 0))
-        return tuple(_same(hw[a], k[a], s[a], d[a], padding == "same_lower") for a in (0, 1))
-    if isinstance(padding, (int, np.integer)):
-        return ((padding, padding), (padding, padding))
-    return tuple(tuple(p) if isinstance(p, (tuple, list)) else (p, p) for p in padding)
 
 
 def _t(a, grad=False):
@@ -75,8 +55,8 @@ def _judge(op, case, outputs):
 
 
 def _torch_conv2d(x, w, b, p, grad=False):
-    s, d = _pair(p["stride"]), _pair(p["dilation"])
-    (t, bo), (l, r) = _pads(p["padding"], x.shape[2:], w.shape[2:], s, d)
+    s, d = pair(p["stride"]), pair(p["dilation"])
+    (t, bo), (l, r) = explicit_pads(p["padding"], x.shape[2:], w.shape[2:], s, d)
     xt, wt = _t(x, grad), _t(w, grad)
     bt = _t(np.zeros(w.shape[0]) if b is None else b, grad)
     if t == bo and l == r:
@@ -111,7 +91,7 @@ def test_torch_same_padding_at_stride_one_is_the_spec_same_padding(case):
     x, w = case.arrays["x"], case.arrays["w"]
     b = case.arrays.get("b")
     y = F.conv2d(_t(x), _t(w), None if b is None else _t(b), stride=1, padding="same",
-                 dilation=_pair(p["dilation"]), groups=p["groups"])
+                 dilation=pair(p["dilation"]), groups=p["groups"])
     _judge("conv2d", type(case)("conv2d", case.arrays, p, case.exact), [_np(y)])
 
 
@@ -125,8 +105,8 @@ def test_conv_transpose2d_agrees_with_torch(case):
     x, w = case.arrays["x"], case.arrays["w"]
     b = case.arrays.get("b")
     p = case.params
-    s, d, op = _pair(p["stride"]), _pair(p["dilation"]), _pair(p["output_padding"])
-    (t, bo), (l, r) = _pads(p["padding"], None, None, None, None)
+    s, d, op = pair(p["stride"]), pair(p["dilation"]), pair(p["output_padding"])
+    (t, bo), (l, r) = explicit_pads(p["padding"], None, None, None, None)
     bt = None if b is None else _t(b)
     if t == bo and l == r:
         y = F.conv_transpose2d(_t(x), _t(w), bt, stride=s, padding=(t, l), output_padding=op,
@@ -143,10 +123,10 @@ def test_conv_transpose2d_agrees_with_torch(case):
 
 
 def _pool_geometry(x, p):
-    k = _pair(p["kernel_size"])
-    s = k if p.get("stride") is None else _pair(p["stride"])
-    d = _pair(p.get("dilation", 1))
-    pads = _pads(p["padding"], x.shape[2:], k, s, d)
+    k = pair(p["kernel_size"])
+    s = k if p.get("stride") is None else pair(p["stride"])
+    d = pair(p.get("dilation", 1))
+    pads = explicit_pads(p["padding"], x.shape[2:], k, s, d)
     (t, bo), (l, r) = pads
     native = t == bo and l == r and t <= k[0] // 2 and l <= k[1] // 2  # PyTorch's padding rule
     return k, s, d, pads, native
@@ -263,8 +243,8 @@ def test_avg_pool2d_backward_agrees_with_torch_autograd_wherever_torch_can_expre
 
 
 def _unfold_args(x_shape, p):
-    k, s, d = _pair(p["kernel_size"]), _pair(p["stride"]), _pair(p["dilation"])
-    return k, s, d, _pads(p["padding"], x_shape[2:], k, s, d)
+    k, s, d = pair(p["kernel_size"]), pair(p["stride"]), pair(p["dilation"])
+    return k, s, d, explicit_pads(p["padding"], x_shape[2:], k, s, d)
 
 
 @pytest.mark.clause("IM2COL-1")

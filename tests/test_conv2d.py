@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
+from spec_helpers import explicit_pads, pair
 
 import reference as ref
 from conformance.ops import OPS
@@ -26,22 +27,6 @@ from conformance.tolerance import C_SAFETY, UNIT_ROUNDOFF, compare
 from reference.conv2d import conv2d_backward_definitional, conv2d_definitional
 
 U64 = UNIT_ROUNDOFF["float64"]
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-
-
-def _pads(padding, x_shape, k, s, d):
-    """Explicit ((t, b), (l, r)) of any padding form; strings by the SIZE-5/6 formula."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0), (0, 0))
-        return tuple(ref.same_padding(x_shape[2 + a], k[a], stride=s[a], dilation=d[a],
-                                      lower=padding == "same_lower") for a in (0, 1))
-    if isinstance(padding, (int, np.integer)):
-        return ((padding, padding), (padding, padding))
-    return tuple(tuple(p) if isinstance(p, (tuple, list)) else (p, p) for p in padding)
 
 
 def _assert_matches(expected, got, scale, terms, exact):
@@ -186,8 +171,8 @@ def test_a_grouped_conv2d_is_independent_convolutions_concatenated(case):
 def test_padding_is_zero_rows_and_columns_on_the_named_sides(case):
     x, w = case.arrays["x"], case.arrays["w"]
     p = case.params
-    s, d = _pair(p["stride"]), _pair(p["dilation"])
-    (t, bo), (l, r) = _pads(p["padding"], x.shape, w.shape[2:], s, d)
+    s, d = pair(p["stride"]), pair(p["dilation"])
+    (t, bo), (l, r) = explicit_pads(p["padding"], x.shape[2:], w.shape[2:], s, d)
     xp = np.pad(x, ((0, 0), (0, 0), (t, bo), (l, r)))
     np.testing.assert_array_equal(ref.conv2d(x, w, **p), ref.conv2d(xp, w, **dict(p, padding=0)))
 
@@ -275,8 +260,8 @@ def test_conv2d_backward_agrees_with_central_differences(case):
 def test_dx_is_conv_transpose2d_of_dy_with_the_leftover_rows_as_output_padding(case):
     dy, x, w = case.arrays["dy"], case.arrays["x"], case.arrays["w"]
     p = case.params
-    s, d = _pair(p["stride"]), _pair(p["dilation"])
-    pads = _pads(p["padding"], x.shape, w.shape[2:], s, d)
+    s, d = pair(p["stride"]), pair(p["dilation"])
+    pads = explicit_pads(p["padding"], x.shape[2:], w.shape[2:], s, d)
     r = tuple((x.shape[2 + a] + sum(pads[a]) - d[a] * (w.shape[2 + a] - 1) - 1) % s[a] for a in (0, 1))
     dx = ref.conv2d_backward(dy, x, w, **p)[0]
     dxt = ref.conv_transpose2d(dy, w, stride=s, padding=pads, output_padding=r, dilation=d,

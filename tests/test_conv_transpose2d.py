@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
+from spec_helpers import explicit_pads, pair
 
 import reference as ref
 from conformance.ops import OPS
@@ -15,22 +16,6 @@ from reference.conv_transpose2d import conv_transpose2d_definitional, conv_trans
 
 #: CONVT-1's adjoint identity in float64: |<Ax, z> - <x, A*z>| <= ADJOINT_RTOL * sum |terms|
 ADJOINT_RTOL = 1e-12
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-
-
-def _explicit(padding, x_shape=None, k=None, s=None, d=None):
-    """((t, b), (l, r)) of a padding form; strings resolved by SIZE-5/6 when shapes are given."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0), (0, 0))
-        return tuple(ref.same_padding(x_shape[2 + a], k[a], stride=s[a], dilation=d[a],
-                                      lower=padding == "same_lower") for a in (0, 1))
-    if isinstance(padding, (int, np.integer)):
-        return ((padding, padding), (padding, padding))
-    return tuple(tuple(p) if isinstance(p, (tuple, list)) else (p, p) for p in padding)
 
 
 def _dot(a, b):
@@ -67,8 +52,8 @@ def test_conv_transpose2d_with_the_matching_output_padding_is_the_adjoint_of_a_c
     note(case.describe())
     x, w = case.arrays["x"], case.arrays["w"]
     p = {k: v for k, v in case.params.items()}
-    s, d = _pair(p["stride"]), _pair(p["dilation"])
-    pads = _explicit(p["padding"], x.shape, w.shape[2:], s, d)
+    s, d = pair(p["stride"]), pair(p["dilation"])
+    pads = explicit_pads(p["padding"], x.shape[2:], w.shape[2:], s, d)
     y = ref.conv2d(x, w, **p)
     dy = data(draw.draw, y.shape, case.exact)
     # output_padding = H - (the SIZE-8 length with output_padding 0). That length is taken from
@@ -160,7 +145,7 @@ def test_conv_transpose2d_of_hand_computed_grouped_examples():
 def test_output_padding_extends_the_output_at_the_bottom_and_right_only(case):
     p = case.params
     y = case.call(ref.conv_transpose2d)
-    oph, opw = _pair(p["output_padding"])
+    oph, opw = pair(p["output_padding"])
     if y.shape[2] - oph < 1 or y.shape[3] - opw < 1:
         return  # without output_padding the size would be < 1 (SIZE-8): nothing to compare with
     y0 = ref.conv_transpose2d(*case.arrays.values(), **dict(p, output_padding=0))
@@ -168,7 +153,7 @@ def test_output_padding_extends_the_output_at_the_bottom_and_right_only(case):
     np.testing.assert_array_equal(y[:, :, :y0.shape[2], :y0.shape[3]], y0)
     # with no bottom (right) padding no scatter term reaches the added rows: they hold b alone
     b = case.arrays.get("b", np.zeros(y.shape[1]))[None, :, None, None]
-    (_, pb), (_, pr) = _explicit(p["padding"])
+    (_, pb), (_, pr) = explicit_pads(p["padding"])
     if pb == 0:
         np.testing.assert_array_equal(y[:, :, y0.shape[2]:], np.broadcast_to(b, y[:, :, y0.shape[2]:].shape))
     if pr == 0:

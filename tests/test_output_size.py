@@ -13,16 +13,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from spec_helpers import pair
 
 import reference as ref
 from conformance.strategies.conv import CASES, Case
 from reference import SpecError, conv_output_size, conv_transpose_output_size, same_padding
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
 
 
 def _axis_padding(padding, axis):
@@ -316,7 +313,7 @@ def _expected_shapes(case):
     a, p = case.arrays, case.params
     if case.op == "conv_transpose2d":
         x, w = a["x"], a["w"]
-        s, d, op = _pair(p["stride"]), _pair(p["dilation"]), _pair(p["output_padding"])
+        s, d, op = pair(p["stride"]), pair(p["dilation"]), pair(p["output_padding"])
         hw = tuple(conv_transpose_output_size(x.shape[2 + ax], w.shape[2 + ax], stride=s[ax],
                                               padding=_axis_padding(p["padding"], ax),
                                               output_padding=op[ax], dilation=d[ax]) for ax in (0, 1))
@@ -329,9 +326,9 @@ def _expected_shapes(case):
     if case.op == "conv2d":
         k = a["w"].shape[2:]
     else:
-        k = _pair(p["kernel_size"])
-    s = _pair(p.get("stride") if p.get("stride") is not None else k)
-    d = _pair(p.get("dilation", 1))
+        k = pair(p["kernel_size"])
+    s = pair(p.get("stride") if p.get("stride") is not None else k)
+    d = pair(p.get("dilation", 1))
     hw = tuple(conv_output_size(x.shape[2 + ax], k[ax], stride=s[ax], padding=_axis_padding(p["padding"], ax),
                                 dilation=d[ax], ceil_mode=p.get("ceil_mode", False)) for ax in (0, 1))
     if case.op == "conv2d":

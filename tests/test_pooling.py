@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
+from spec_helpers import pair
 
 import reference as ref
 from conformance.ops import OPS
@@ -23,15 +24,11 @@ ADJOINT_RTOL = 1e-12
 inf, nan = np.inf, np.nan
 
 
-def _pair(v):
-    return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-
-
 def _window_taps(x_shape, params, out_hw):
     """{(i, j): [(u, v) or None for each tap in row-major order]}, None = padding or outside."""
-    k = _pair(params["kernel_size"])
-    s = _pair(params["stride"]) if params.get("stride") is not None else k
-    d = _pair(params.get("dilation", 1))
+    k = pair(params["kernel_size"])
+    s = pair(params["stride"]) if params.get("stride") is not None else k
+    d = pair(params.get("dilation", 1))
     padding = params["padding"]
     h, w = x_shape[2:]
     if isinstance(padding, str):

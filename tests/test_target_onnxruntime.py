@@ -23,7 +23,7 @@ pytest.importorskip("onnx", reason="onnx is not installed")
 import onnxruntime as ort  # noqa: E402
 from hypothesis import settings  # noqa: E402
 from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException as OrtRuntimeException  # noqa: E402
-from spec_helpers import Judged  # noqa: E402
+from spec_helpers import Judged, pair  # noqa: E402
 
 import reference as ref  # noqa: E402
 from conformance.ops import OPS  # noqa: E402
@@ -40,19 +40,15 @@ def target(dtype: str = "float32") -> OnnxRuntimeTarget:
     return t
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
 def known_disagreement(case: Case, expected) -> str | None:
     """Why onnxruntime is known to get this case wrong, or None. Each reason has an xfail test."""
     if case.op not in ("max_pool2d", "avg_pool2d"):
         return None
     p = case.params
     if p["padding"] in ("same", "same_lower"):
-        k = _pair(p["kernel_size"])
-        s = _pair(p["stride"] if p["stride"] is not None else p["kernel_size"])
-        if _pair(p.get("dilation", 1)) != (1, 1):
+        k = pair(p["kernel_size"])
+        s = pair(p["stride"] if p["stride"] is not None else p["kernel_size"])
+        if pair(p.get("dilation", 1)) != (1, 1):
             return "SAME pooling ignores dilation (test_same_pooling_pads_for_the_undilated_kernel)"
         for n, kk, ss in zip(case.arrays["x"].shape[2:], k, s, strict=True):
             if (math.ceil(n / ss) - 1) * ss + kk - n < 0:

@@ -24,7 +24,7 @@ pytest.importorskip("cv2", reason="opencv (cv2) is not installed")
 pytest.importorskip("onnx", reason="onnx is not installed")
 
 import cv2  # noqa: E402
-from spec_helpers import Judged  # noqa: E402
+from spec_helpers import Judged, pair  # noqa: E402
 
 import reference as ref  # noqa: E402
 from conformance.ops import OPS  # noqa: E402
@@ -46,20 +46,16 @@ def target() -> OpenCVTarget:
     return t
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
 def _geometry(case: Case) -> tuple[tuple[int, int], tuple, tuple, tuple]:
     """(H, W), kernel, stride, dilation of a conv2d or pooling case."""
     p, x = case.params, case.arrays["x"]
     if case.op == "conv2d":
         k = tuple(case.arrays["w"].shape[2:])
-        s = _pair(p.get("stride", 1))
+        s = pair(p.get("stride", 1))
     else:
-        k = _pair(p["kernel_size"])
-        s = _pair(p["stride"] if p.get("stride") is not None else p["kernel_size"])
-    return tuple(x.shape[2:]), k, s, _pair(p.get("dilation", 1))
+        k = pair(p["kernel_size"])
+        s = pair(p["stride"] if p.get("stride") is not None else p["kernel_size"])
+    return tuple(x.shape[2:]), k, s, pair(p.get("dilation", 1))
 
 
 def known_disagreement(case: Case, expected) -> str | None:
