@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-#: Failing cases drawn per op: the minimal (shrunk) one first, then the latest others.
+#: Failing cases drawn per op: the example of each finding, most frequent first.
 CASES_PER_OP = 3
 
 _CSS = """
@@ -52,7 +52,8 @@ def write_html(path: str, cfg: Any, tallies: dict[str, Any], report: dict[str, A
         fails = [r for r in tally.failures if r.got is not None]
         if not fails:
             continue
-        parts.append(f"<h2 id='{_e(op)}'>{_e(op)}: {len(fails)} failing case(s) kept</h2>")
+        parts.append(f"<h2 id='{_e(op)}'>{_e(op)}: {len(tally.findings)} finding(s), {tally.failed} failing "
+                     "case(s)</h2>")
         res = results.get(op, {})
         if res.get("variant"):
             parts.append(f"<p>Diagnosis: <b>{_e(res['variant'])}</b> [{_e(res.get('clause', ''))}]"
@@ -102,15 +103,13 @@ def _summary(report: dict[str, Any]) -> str:
 
 
 def _chosen(tally: Any) -> list[Any]:
-    """The minimal failing case, then the largest others (they show the most), CASES_PER_OP at
+    """The example of each finding (its minimal case), most frequent finding first, CASES_PER_OP at
     most, no two alike."""
-    fails = [r for r in tally.failures if r.got is not None]
-    out = [tally.minimal] if tally.minimal is not None and tally.minimal.got is not None else []
-    by_size = sorted(fails, key=lambda r: -sum(int(a.size) for a in r.case.arrays.values()))
-    for rec in by_size:
+    out: list[Any] = []
+    for rec in tally.failures:
         if len(out) >= CASES_PER_OP:
             break
-        if all(rec is not o and rec.case.describe() != o.case.describe() for o in out):
+        if rec.got is not None and all(rec.case.describe() != o.case.describe() for o in out):
             out.append(rec)
     return out
 

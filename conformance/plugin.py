@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import sys
 import tempfile
 import time
@@ -21,7 +22,7 @@ import pytest
 from .config import GENERATIONS
 from .corpus import CORPUS
 from .ops import OPS
-from .runner import PROFILES, RunConfig, Runner, Tally, diagnose
+from .runner import PROFILES, RunConfig, Runner, Tally
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -40,6 +41,8 @@ def pytest_addoption(parser: Any) -> None:
     g.addoption("--report-markdown", default=None)
     g.addoption("--report-junit", default=None)
     g.addoption("--report-html", default=None, help="a page with images of failing cases (needs matplotlib)")
+    g.addoption("--baseline", default=None, help="a baseline of accepted findings (cnnspec run --baseline)")
+    g.addoption("--write-baseline", default=None, help="write this run's findings as a baseline")
     g.addoption("--cnnspec-partials", default=None,
                 help="folder for xdist workers' partial results (set by the controller)")
 
@@ -56,25 +59,49 @@ def _config(pc: Any) -> RunConfig:
                      pc.getoption("--generation"))
 
 
+#: The plugin's state, kept in pytest's own per-config stash (never in module globals).
+CONFIG = pytest.StashKey[RunConfig]()
+STARTED = pytest.StashKey[float]()
+PARTIALS = pytest.StashKey[str]()
+OWNS_PARTIALS = pytest.StashKey[bool]()
+RUNNER = pytest.StashKey[Runner]()
+REPORT = pytest.StashKey[dict]()
+BASELINE = pytest.StashKey[Any]()
+
+
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "clause(*ids): spec clauses")
-    config._cnnspec = _config(config)
-    config._cnnspec_started = time.perf_counter()
+    # Hypothesis keeps no example database in the user's working directory (the suite asks for none).
+    from hypothesis import settings
+
+    settings.register_profile("cnnspec-run", database=None)
+    settings.load_profile("cnnspec-run")
+    config.stash[CONFIG] = _config(config)
+    config.stash[STARTED] = time.perf_counter()
+    baseline = config.getoption("--baseline")
+    if baseline:
+        from .expectations import BaselineError, load
+
+        try:
+            config.stash[BASELINE] = load(baseline)
+        except BaselineError as exc:
+            raise pytest.UsageError(f"--baseline: {exc}") from exc
     if not hasattr(config, "workerinput") and config.getoption("--cnnspec-partials") is None:
-        config._cnnspec_partials = tempfile.mkdtemp(prefix="cnnspec-")
-        config.option.cnnspec_partials = config._cnnspec_partials
+        config.stash[PARTIALS] = tempfile.mkdtemp(prefix="cnnspec-")
+        config.stash[OWNS_PARTIALS] = True
+        config.option.cnnspec_partials = config.stash[PARTIALS]
     else:
-        config._cnnspec_partials = config.getoption("--cnnspec-partials") or \
+        config.stash[PARTIALS] = config.getoption("--cnnspec-partials") or \
             config.workerinput.get("cnnspec_partials")
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown (and unused) without pytest-xdist
 def pytest_configure_node(node: Any) -> None:  # hand the partials folder to the workers
-    node.workerinput["cnnspec_partials"] = node.config._cnnspec_partials
+    node.workerinput["cnnspec_partials"] = node.config.stash[PARTIALS]
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
-    cfg: RunConfig = metafunc.config._cnnspec
+    cfg: RunConfig = metafunc.config.stash[CONFIG]
     if "corpus_case" in metafunc.fixturenames:
         params = [(op, i) for op in cfg.ops for i in range(len(CORPUS.get(op, [])))]
         ids = [f"{op}-{i}-{_slug(CORPUS[op][i].note)}" for op, i in params]
@@ -87,42 +114,58 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)[:40].strip("_")
 
 
-_RUNNER: Runner | None = None
-
-
 @pytest.fixture(scope="session")
 def runner(request: Any) -> Any:
-    global _RUNNER
-    cfg: RunConfig = request.config._cnnspec
-    _RUNNER = Runner(cfg)
-    _RUNNER.start()
-    yield _RUNNER
-    _RUNNER.close()
+    cfg: RunConfig = request.config.stash[CONFIG]
+    run = Runner(cfg)
+    request.config.stash[RUNNER] = run
+    run.start()
+    yield run
+    run.close()
 
 
-def _progress(runner: Runner, op: str) -> None:
-    if sys.stderr.isatty():
-        t = runner.tallies[op]
-        sys.stderr.write(f"\r\x1b[K[{runner.config.target} {runner.config.dtype}] {op}: "
-                         f"{t.cases} cases, {t.failed} failed")
-        sys.stderr.flush()
+def _terminal() -> Any:
+    """The real terminal (pytest captures sys.stderr; the progress line goes past it), or None."""
+    err = sys.__stderr__
+    try:
+        return err if err is not None and err.isatty() and os.environ.get("TERM") != "dumb" else None
+    except (AttributeError, ValueError):
+        return None
+
+
+def progress(runner: Runner, op: str) -> None:
+    """A live line: op, cases done, failures so far, elapsed (on a terminal, without -s)."""
+    out = _terminal()
+    if out is None:
+        return
+    t = runner.tallies[op]
+    total = sum(x.cases for x in runner.tallies.values())
+    fails = sum(x.failed for x in runner.tallies.values())
+    elapsed = time.perf_counter() - runner.started
+    line = (f"[{runner.config.target} {runner.config.dtype}] {op}: {t.cases} cases, {t.failed} failed"
+            f" · run: {total} cases, {fails} failed · {elapsed:.0f} s")
+    out.write("\r\x1b[K" + line[:119])
+    out.flush()
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     config = session.config
-    folder = config._cnnspec_partials
-    if _RUNNER is not None and folder:
-        state = {"tallies": _RUNNER.tallies, "start": _RUNNER.start_reply, "version": _RUNNER.worker.version,
-                 "restarts": _RUNNER.worker.restarts, "pid": os.getpid()}
+    folder = config.stash.get(PARTIALS, None)
+    run = config.stash.get(RUNNER, None)
+    if run is not None and folder:
+        state = {"tallies": run.tallies, "start": run.start_reply, "version": run.worker.version,
+                 "restarts": run.worker.restarts, "pid": os.getpid()}
         with open(Path(folder) / f"part-{os.getpid()}.pkl", "wb") as fh:
             pickle.dump(state, fh)
     if hasattr(config, "workerinput"):
         return
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\x1b[K")
+    out = _terminal()
+    if out is not None:
+        out.write("\r\x1b[K")
+        out.flush()
     from .report import build, emit
 
-    cfg: RunConfig = config._cnnspec
+    cfg: RunConfig = config.stash[CONFIG]
     tallies = {op: Tally(op) for op in cfg.ops}
     start, version = None, ""
     for part in sorted(Path(folder).glob("part-*.pkl")) if folder else []:
@@ -132,12 +175,17 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
             tallies[op].merge(t)
         start = start if start is not None and start.kind == "ready" else state["start"]
         version = version or state["version"]
-    for t in tallies.values():
-        t.diagnosis = diagnose(t, cfg.dtype)
-    elapsed = time.perf_counter() - config._cnnspec_started
-    report = build(cfg, tallies, start, version, elapsed)
-    config._cnnspec_report = report
+    if folder and config.stash.get(OWNS_PARTIALS, False):
+        shutil.rmtree(folder, ignore_errors=True)
+    elapsed = time.perf_counter() - config.stash[STARTED]
+    report = build(cfg, tallies, start, version, elapsed, config.stash.get(BASELINE, None))
+    config.stash[REPORT] = report
     emit(report, config)
+    written = config.getoption("--write-baseline")
+    if written:
+        from .expectations import from_report, write
+
+        write(from_report(report), written)
     html = config.getoption("--report-html")
     if html:
         from .html_report import write_html
@@ -148,7 +196,7 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
     from .report import terminal
 
-    report = getattr(config, "_cnnspec_report", None)
+    report = config.stash.get(REPORT, None)
     if report is not None:
         terminalreporter.write_line("")
         for line in terminal(report).splitlines():

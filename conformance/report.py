@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -17,6 +18,7 @@ from tabulate import tabulate
 import reference
 
 from .runner import RunConfig, Tally, rms_failure
+from .tally import Finding, signature
 from .tolerance import RMS_LIMIT
 
 SCHEMA_VERSION = 1
@@ -54,10 +56,8 @@ def repro(target: str, dtype: str, device: str, case: Any) -> str:
     return "\n".join(lines)
 
 
-def _counterexample(cfg: RunConfig, t: Tally) -> dict[str, Any] | None:
-    rec = t.minimal or (t.failures[-1] if t.failures else None) or \
-        (t.crash_records[-1] if t.crash_records else None)
-    if rec is None:
+def _counterexample(cfg: RunConfig, rec: Any) -> dict[str, Any] | None:
+    if rec is None or rec.case is None:
         return None
     return {
         "description": rec.case.describe(),
@@ -84,111 +84,207 @@ def _num(v: float) -> float | str:
     return v if np.isfinite(v) else repr(v)
 
 
-def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, elapsed: float
-          ) -> dict[str, Any]:
+def _finding(cfg: RunConfig, f: Finding, known: set[tuple[str, str, str, str]] | None) -> dict[str, Any]:
+    return {"op": f.op, "clause": f.clause, "variant": f.variant, "kind": f.kind, "measured_by": f.measured_by,
+            "output": f.output, "count": f.count, "describe": f.describe,
+            "kinds": sorted(f.kinds), "baseline": "" if known is None else ("known" if f.key in known else "new"),
+            "counterexample": _counterexample(cfg, f.example)}
+
+
+def variant_summary(findings: list[dict[str, Any]], limit: int = 3) -> str:
+    """The op's variant column: the one finding's variant, or at most ``limit`` findings with counts."""
+    if not findings:
+        return ""
+    if len({f["variant"] for f in findings}) == 1:
+        return findings[0]["variant"] or "no known variant"
+    parts = [f"{f['variant'] or 'none'} ({f['clause']}, {f['count']})" for f in findings[:limit]]
+    more = f", +{len(findings) - limit} more" if len(findings) > limit else ""
+    return "mixed: " + ", ".join(parts) + more
+
+
+def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, elapsed: float,
+          baseline: Any = None) -> dict[str, Any]:
+    """The report of a run. ``baseline`` (conformance.expectations.Expectations) marks each finding
+    new or known and lists the baseline's entries that no longer occur."""
     skipped = start is None or start.kind != "ready"
+    known = baseline.keys() if baseline is not None else None
     results = []
+    for t in tallies.values():
+        t.consolidate()
     for op, t in tallies.items():
         if skipped:  # a missing library is a skip; a target that never started is an error
             status = "skipped" if start is not None and start.kind == "unsupported" else "error"
         else:
             status = t.status
-        variant, clause = _verdict(t)
-        ce = _counterexample(cfg, t)
-        if not clause and ce and status == "fail":
-            clause = ce["clause"]
-        if status == "fail" and not t.failed:
-            clause, variant = "TOL-3", "no known variant"
+        findings = [_finding(cfg, f, known) for f in t.ranked()]
+        if status == "fail" and not t.failed:  # failed TOL-3 only: the pooled RMS is the finding
+            findings.append({"op": op, "clause": "TOL-3", "variant": "", "kind": "statistic", "measured_by": "TOL-3",
+                             "output": "", "count": t.count, "describe": rms_failure(t, cfg.dtype),
+                             "kinds": ["statistic"], "baseline": "" if known is None else
+                             ("known" if (op, "TOL-3", "", "statistic") in known else "new"),
+                             "counterexample": None})
+        top = findings[0] if findings else None
         results.append({
             "op": op, "target": cfg.target, "dtype": cfg.dtype, "device": cfg.device, "status": status,
-            "cases": t.cases, "passed": t.passed, "failures": t.failed, "unsupported": t.unsupported,
-            "not_implemented": t.not_implemented, "errors": t.errors, "crashes": t.crashes,
-            "timeouts": t.timeouts, "abandoned": t.abandoned, "ambiguous": t.ambiguous,
+            "cases": t.cases, "checked": t.checked, "passed": t.passed, "failures": t.failed,
+            "unsupported": t.unsupported, "not_implemented": t.not_implemented, "errors": t.errors,
+            "crashes": t.crashes, "timeouts": t.timeouts, "abandoned": t.abandoned, "ambiguous": t.ambiguous,
+            "adapter_errors": t.adapter_errors, "adapter_error": t.adapter_error,
             "worst_error": None if not np.isfinite(t.worst) else round(t.worst, 4),
             "worst_error_note": "exact mismatch" if not np.isfinite(t.worst) else "in units of the TOL-2 bound",
             "rms_error": round(t.rms, 4),
             "rms_note": rms_failure(t, cfg.dtype) if t.rms > RMS_LIMIT else "",
-            "clause": clause, "variant": variant,
-            "variant_detail": "; ".join(f"{v} ({c}, {k} of {n} failing cases): {d}"
-                                        for v, c, d, k, n in t.diagnosis),
+            "clause": top["clause"] if top else "", "variant": variant_summary(findings),
+            "variant_detail": "; ".join(f"{f['variant'] or 'no known variant'} ({f['clause']}, {f['kind']}, "
+                                        f"{f['count']} cases): {f['describe']}" for f in findings),
+            "findings": findings,
             "unsupported_reasons": t.unsupported_reasons,
-            "counterexample": ce if status in ("fail", "crash", "timeout") else None,
+            "counterexample": top["counterexample"] if top else None,
             "crash_cases": [{"status": r.status, "reason": r.reason, "case": r.case.describe()}
                             for r in t.crash_records[:5]],
             "seconds": {"total": round(t.total_s, 3), "target": round(t.target_s, 3),
                         "reference": round(t.reference_s, 3), "compare": round(t.compare_s, 3),
                         "generate": round(t.generate_s, 3)},
         })
-    return {
+    fixed = []
+    if baseline is not None:
+        seen = {signature(f["op"], f["clause"], f["variant"], f["kind"]) for r in results for f in r["findings"]}
+        ran = {r["op"] for r in results if r["checked"] or r["crashes"] or r["timeouts"]}
+        fixed = [e.as_dict() for e in baseline.entries if e.op in ran and e.key not in seen]
+    report = {
         "schema_version": SCHEMA_VERSION,
         "cnnspec_version": reference.__version__,
         "target": cfg.target, "target_version": version, "dtype": cfg.dtype, "device": cfg.device,
         "profile": cfg.profile, "examples": cfg.examples, "seed": cfg.seed, "generation": cfg.generation,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(time.time() - elapsed)),
         "skipped_reason": (start.detail if start is not None else "not started") if skipped else "",
         "python": platform.python_version(), "numpy": np.__version__,
         "seconds": round(elapsed, 2),
         "results": results,
-        "exit_status": exit_status(results),
+        "baseline": None if baseline is None else {
+            "path": baseline.path, "target": baseline.target, "version": baseline.version,
+            "dtype": baseline.dtype, "profile": baseline.profile,
+            "warnings": baseline.mismatches(cfg.target, version, cfg.dtype, cfg.profile),
+            "fixed": fixed},
     }
+    report["exit_status"], report["exit_reason"] = exit_status(report)
+    return report
 
 
 #: How the terminal report names where a counterexample came from.
 SOURCES = {"corpus": "corpus", "generated": "generated; found by the sweep, not shrunk",
-           "shrink": "generated, shrunk by Hypothesis"}
+           "shrink": "generated, shrunk by Hypothesis", "probe": "the adapter's self-probe"}
+
+#: The exit-status contract of ``cnnspec run`` (README and --help say the same).
+EXIT_CODES = {0: "at least one case checked and every checked case conforms",
+              1: "a non-conformance (a finding not in the baseline, when one is given)",
+              2: "usage error (unknown target, a target module that fails to import, a missing :obj, "
+                 "an unwritable report path, a malformed baseline)",
+              3: "nothing was checked (the target is missing, skipped the dtype or device, or supports no case)",
+              4: "an adapter error or an internal error (the library was not judged)"}
 
 
-def _verdict(t: Tally) -> tuple[str, str]:
-    """The diagnosed variant(s) and their clause: those explaining every failing case, else a
-    breakdown (variant, failing cases it explains / failing cases) of those explaining some."""
-    if not t.failures:
-        return ("", "")
-    whole = [d for d in t.diagnosis if d[3] == d[4]]
-    names = {d[0] for d in whole}
-    # A combined variant ("a+b") adds nothing when one of its parts alone explains every failure.
-    whole = [d for d in whole if "+" not in d[0] or not any(part in names for part in d[0].split("+"))]
-    if whole:
-        return (" or ".join(d[0] for d in whole), whole[0][1])
-    if t.diagnosis:
-        parts = ", ".join(f"{v} ({k}/{n})" for v, _, _, k, n in t.diagnosis)
-        return (f"mixed: {parts}", t.diagnosis[0][1])
-    return ("no known variant", "")
+def exit_status(report: dict[str, Any]) -> tuple[int, str]:
+    """(status, why) of a report, by EXIT_CODES."""
+    results = report["results"]
+    broken = [r["op"] for r in results if r["status"] in ("adapter-error", "error")]
+    if broken:
+        return 4, f"adapter or internal error in {', '.join(broken[:5])}"
+    new = [f for r in results for f in r["findings"] if f["baseline"] != "known"]
+    if new:
+        ops = sorted({f["op"] for f in new})
+        return 1, f"{len(new)} finding(s) in {', '.join(ops[:6])}{' …' if len(ops) > 6 else ''}"
+    if not any(r["checked"] for r in results):
+        return 3, _nothing_checked(report)
+    return 0, "every checked case conforms" + (" (or is a known finding)" if report.get("baseline") else "")
 
 
-def exit_status(results: list[dict[str, Any]]) -> int:
-    """0 when every checked case conforms, 1 when any failed, crashed, timed out or errored."""
-    return 1 if any(r["status"] in ("fail", "crash", "timeout", "error") for r in results) else 0
+def _nothing_checked(report: dict[str, Any]) -> str:
+    if report["skipped_reason"]:
+        return f"nothing checked: {report['skipped_reason']}"
+    reasons: dict[str, int] = {}
+    for r in report["results"]:
+        for k, v in r["unsupported_reasons"].items():
+            reasons[k] = reasons.get(k, 0) + v
+    if reasons:
+        top = max(reasons, key=lambda k: reasons[k])
+        return f"nothing checked: every case unsupported (most often: {top})"
+    if all(r["status"] == "not-implemented" for r in results_of(report)):
+        return ("nothing checked: the target defines none of the ops asked for "
+                "(see `cnnspec ops` for the names a module must define)")
+    return "nothing checked"
+
+
+def results_of(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(report["results"])
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def terminal(report: dict[str, Any]) -> str:
-    head = (f"cnnspec {report['cnnspec_version']} — target {report['target']} {report['target_version']} "
-            f"· {report['dtype']} · {report['device']} · profile {report['profile']} "
-            f"({report['examples']} generated cases per op, seed {report['seed']}) · {report['seconds']} s")
-    if report["skipped_reason"]:
-        head += f"\nSKIPPED: {report['skipped_reason']}"
-    rows = [[r["op"], r["status"].upper() if r["status"] != "pass" else "pass", r["cases"], r["passed"],
-             r["failures"], r["unsupported"], r["crashes"] + r["timeouts"], _worst(r), r["clause"],
-             r["variant"]] for r in report["results"]]
-    table = tabulate(rows, headers=["op", "status", "cases", "passed", "failed", "unsupp.", "crashed",
-                                    "worst error", "clause", "diagnosed variant"], tablefmt="simple")
+    head = header(report)
+    rows = [[r["op"], _status_cell(r["status"]), r["checked"], r["failures"] + r["crashes"] + r["timeouts"],
+             r["unsupported"], _worst(r), r["clause"], _cut(r["variant"], 26)] for r in report["results"]]
+    table = tabulate(rows, headers=["op", "status", "checked", "failed", "unsupp.", "worst error", "clause",
+                                    "variant"], tablefmt="simple")
     parts = [head, "", table]
     for r in report["results"]:
-        ce = r["counterexample"]
-        if ce:
-            clause = f" [{ce['clause']}]" if ce["clause"] else ""
-            parts += ["", f"── {r['op']}: {r['status']} — {ce['reason']}{clause}",
-                      f"   minimal case ({SOURCES.get(ce['source'], ce['source'])}"
-                      f"{', ' + ce['note'] if ce['note'] else ''}): "
-                      f"{ce['description']}"]
-            if r["variant_detail"]:
-                parts.append(f"   diagnosis: {r['variant_detail']}")
-            for d in ce["first_differences"]:
-                parts.append(f"   at {tuple(d['index'])}: expected {d['expected']}, got {d['got']}")
-            parts += ["   reproduce:"] + ["     " + line for line in ce["repro"].splitlines()]
+        if r["status"] == "adapter-error":
+            parts += ["", f"── {r['op']}: ADAPTER ERROR (not a finding about the library): "
+                          f"{r['adapter_error'].splitlines()[0] if r['adapter_error'] else ''}"]
+        for f in r["findings"]:
+            parts += [""] + _finding_lines(r["op"], f)
         if r["abandoned"]:
             parts.append(f"   {r['abandoned']} further cases not run after repeated crashes/timeouts")
         if r["rms_note"]:
             parts.append(f"── {r['op']}: {r['rms_note']}")
+        if r["status"] == "weak":
+            top = max(r["unsupported_reasons"], key=lambda k: r["unsupported_reasons"][k], default="")
+            parts.append(f"── {r['op']}: WEAK coverage: {r['checked']} of {r['checked'] + r['unsupported']} cases "
+                         f"checked; the target refused the rest (most often: {top})")
+    base = report.get("baseline")
+    if base:
+        for w in base["warnings"]:
+            parts.append(f"warning: baseline {w}")
+        for e in base["fixed"]:
+            parts.append(f"fixed: prune from the baseline: {e['op']} {e['clause']} "
+                         f"{e['variant'] or 'no known variant'} ({e['kind']})")
+    parts += ["", f"exit status {report['exit_status']}: {report['exit_reason']}"]
     return "\n".join(parts)
+
+
+def _status_cell(status: str) -> str:
+    return {"pass": "pass", "not-implemented": "not impl.", "adapter-error": "ADAPTER-ERR"}.get(status, status.upper())
+
+
+def header(report: dict[str, Any]) -> str:
+    head = (f"cnnspec {report['cnnspec_version']} — target {report['target']} {report['target_version']}\n"
+            f"{report['dtype']} · {report['device']} · profile {report['profile']} "
+            f"({report['examples']} generated cases per op, seed {report['seed']}, {report['generation']}) "
+            f"· started {report.get('started', '')} · {report['seconds']} s")
+    if report["skipped_reason"]:
+        head += f"\nSKIPPED: {report['skipped_reason']}"
+    return head
+
+
+def _finding_lines(op: str, f: dict[str, Any], indent: str = "   ") -> list[str]:
+    ce = f["counterexample"]
+    mark = {"new": " NEW", "known": " (known)"}.get(f["baseline"], "")
+    lines = [f"── {op}: {f['clause']} {f['variant'] or 'no known variant'} — {'/'.join(f['kinds'])}, "
+             f"{f['count']} case(s), "
+             f"measured by {f['measured_by']}{mark}"]
+    if f["describe"]:
+        lines.append(f"{indent}{f['describe']}")
+    if ce:
+        lines.append(f"{indent}{ce['reason']}")
+        lines.append(f"{indent}minimal case ({SOURCES.get(ce['source'], ce['source'])}"
+                     f"{', ' + ce['note'] if ce['note'] else ''}): {ce['description']}")
+        for d in ce["first_differences"]:
+            lines.append(f"{indent}at {tuple(d['index'])}: expected {d['expected']}, got {d['got']}")
+        lines += [f"{indent}reproduce:"] + [f"{indent}  " + line for line in ce["repro"].splitlines()]
+    return lines
 
 
 def _worst(r: dict[str, Any]) -> str:
@@ -199,40 +295,66 @@ def _worst(r: dict[str, Any]) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"# cnnspec conformance: {report['target']} {report['target_version']} ({report['dtype']}, "
-             f"{report['device']})", ""]
-    if report["skipped_reason"]:
-        lines += [f"**Skipped:** {report['skipped_reason']}", ""]
-    rows = [[r["op"], r["status"], r["cases"], r["passed"], r["failures"], r["unsupported"], _worst(r),
-             r["clause"], r["variant"]] for r in report["results"]]
-    lines.append(tabulate(rows, headers=["op", "status", "cases", "passed", "failed", "unsupported",
+             f"{report['device']})", "", "```", header(report), "```", ""]
+    rows = [[r["op"], r["status"], r["cases"], r["checked"], r["failures"], r["unsupported"], _worst(r),
+             _clause_link(r["clause"]), r["variant"]] for r in report["results"]]
+    lines.append(tabulate(rows, headers=["op", "status", "cases", "checked", "failed", "unsupported",
                                          "worst error", "clause", "variant"], tablefmt="github"))
     for r in report["results"]:
-        ce = r["counterexample"]
-        if ce:
-            lines += ["", f"## {r['op']}: {r['status']}", "", f"{ce['reason']} [{ce['clause']}]", "",
-                      f"Minimal case: `{ce['description']}`", "", "```python", ce["repro"], "```"]
+        if r["status"] == "adapter-error":
+            lines += ["", f"## {r['op']}: adapter error", "", "```", r["adapter_error"], "```"]
+        for f in r["findings"]:
+            ce = f["counterexample"]
+            mark = {"new": " (new)", "known": " (known)"}.get(f["baseline"], "")
+            lines += ["", f"## {r['op']}: {f['clause']} {f['variant'] or 'no known variant'}{mark}", "",
+                      f"{_clause_link(f['clause'])}: {f['kind']} difference in {f['count']} case(s), measured by "
+                      f"{f['measured_by']}. {f['describe']}"]
+            if ce:
+                lines += ["", f"{ce['reason']}", "", f"Minimal case ({SOURCES.get(ce['source'], ce['source'])}): "
+                          f"`{ce['description']}`", ""]
+                for d in ce["first_differences"]:
+                    lines.append(f"- at {tuple(d['index'])}: expected {d['expected']}, got {d['got']}")
+                lines += ["", "```python", ce["repro"], "```"]
+    base = report.get("baseline")
+    if base and base["fixed"]:
+        lines += ["", "## Baseline entries that no longer occur (prune them)", ""]
+        lines += [f"- {e['op']} {e['clause']} {e['variant'] or 'no known variant'} ({e['kind']})" for e in base["fixed"]]
+    lines += ["", f"Exit status {report['exit_status']}: {report['exit_reason']}"]
     return "\n".join(lines) + "\n"
 
 
+#: Where a clause's text is, for links in reports (spec/ ships in the wheel; `cnnspec spec ID` prints it).
+SPEC_FILES = {"SPEC": "README.md", "SIZE": "output_size.md", "CONV": "conv2d.md", "CONVT": "conv_transpose2d.md",
+              "POOL": "pooling.md", "IM2COL": "im2col.md", "COST": "cost.md", "TOL": "tolerance.md",
+              "BOX": "boxes.md", "IOU": "boxes.md", "NMS": "nms.md", "SEG": "segmentation.md",
+              "CRF": "segmentation.md", "AUG": "augmentation.md", "GOLD": "golden.md"}
+
+
+def _clause_link(clause: str) -> str:
+    if not clause:
+        return ""
+    prefix = clause.split("-")[0]
+    anchor = "".join(ch for ch in clause.lower() if ch.isalnum() or ch == "-")
+    return f"[{clause}](https://cnnspec.invalid/spec/{SPEC_FILES.get(prefix, 'README.md')}#{anchor})"
+
+
 def junit(report: dict[str, Any]) -> str:
+    res = report["results"]
     suite = ET.Element("testsuite", name=f"cnnspec.{report['target']}.{report['dtype']}",
-                       tests=str(len(report["results"])),
-                       failures=str(sum(r["status"] == "fail" for r in report["results"])),
-                       errors=str(sum(r["status"] in ("crash", "timeout", "error") for r in report["results"])),
-                       skipped=str(sum(r["status"] in ("unsupported", "not-implemented", "skipped")
-                                       for r in report["results"])),
+                       tests=str(len(res)),
+                       failures=str(sum(r["status"] == "fail" for r in res)),
+                       errors=str(sum(r["status"] in ("crash", "timeout", "error", "adapter-error") for r in res)),
+                       skipped=str(sum(r["status"] in ("unsupported", "not-implemented", "skipped") for r in res)),
                        time=str(report["seconds"]))
-    for r in report["results"]:
+    for r in res:
         tc = ET.SubElement(suite, "testcase", classname=f"cnnspec.{report['target']}", name=r["op"],
                            time=str(r["seconds"]["total"]))
-        ce = r["counterexample"]
         if r["status"] == "fail":
-            el = ET.SubElement(tc, "failure", message=f"{ce['reason'] if ce else r['rms_note']} "
-                               f"[{r['clause']}] variant: {r['variant']}")
-            el.text = ce["repro"] if ce else ""
-        elif r["status"] in ("crash", "timeout", "error"):
-            ET.SubElement(tc, "error", message=f"{r['status']}: "
-                          + (ce["reason"] if ce else report["skipped_reason"]))
+            el = ET.SubElement(tc, "failure", message=f"{len(r['findings'])} finding(s): {r['variant_detail']}")
+            el.text = "\n\n".join("\n".join(_finding_lines(r["op"], f)) for f in r["findings"])
+        elif r["status"] in ("crash", "timeout", "error", "adapter-error"):
+            why = r["adapter_error"] or (r["findings"][0]["describe"] if r["findings"] else report["skipped_reason"])
+            ET.SubElement(tc, "error", message=f"{r['status']}: {why.splitlines()[0] if why else ''}")
         elif r["status"] in ("unsupported", "not-implemented", "skipped"):
             ET.SubElement(tc, "skipped", message=r["status"])
     root = ET.Element("testsuites")

@@ -20,10 +20,15 @@ from .config import PROFILES, RunConfig  # noqa: F401  (re-exported)
 from .dtypes import round_to
 from .ops import OPS
 from .strategies.conv import Case
-from .tally import KEEP_FAILURES, MAX_BAD, Record, Tally, judge  # noqa: F401  (re-exported)
+from .clauses import semantic_clause
+from .tally import KEEP_FAILURES, MAX_BAD, Finding, Record, Tally, _rank, judge, signature  # noqa: F401  (re-exported)
 from .tolerance import compare, rms_reason
 from .variants import variants_for
 from .worker import Worker
+
+
+#: Failures of one kind per op matched against every variant; later ones only against those met.
+DIAGNOSE_IN_FULL = 64
 
 
 def _ambiguous(spec: Any, case: Case, outs: tuple[Any, ...], dtype: str) -> str | None:
@@ -62,12 +67,41 @@ class Runner:
         self.worker = worker or Worker(config.target, config.dtype, config.device, config.timeout)
         self.tallies = {op: Tally(op) for op in config.ops}
         self.start_reply: Any = None
+        self.started = time.perf_counter()
         self.shrinking: set[str] = set()
+        self._diagnosed: dict[tuple[str, tuple[str, str]], int] = {}  # failures diagnosed per (op, kind)
+        self._met: dict[str, set[str]] = {}  # the variants met so far, per op
 
-    def start(self) -> Any:
+    def start(self, probe: bool = True) -> Any:
         if self.start_reply is None:
             self.start_reply = self.worker.start()
+            if probe and self.start_reply.kind == "ready" and getattr(self.worker, "adapter", False):
+                self.probe()
         return self.start_reply
+
+    def probe(self) -> None:
+        """The adapter's self-probe: one trivial case per op (the simplest the op's strategy draws with
+        non-empty arrays). A probe that raises means the adapter is broken: the op is reported as an
+        adapter error, never as a finding about the library, and its cases are not run."""
+        from .strategies.fast import NotFastDrawable, draw_cases
+
+        for op in self.config.ops:
+            if op not in self.worker.implemented:
+                continue
+            try:
+                drawn = draw_cases(OPS[op].strategy(), 4, 0, op)
+            except NotFastDrawable:
+                continue
+            case = next((c for c in drawn if all(a.size for a in c.arrays.values())), None)
+            if case is None:
+                continue
+            sent, _ = rounded(case, self.config.dtype)
+            reply = self.worker.call(op, list(sent.arrays.values()), dict(sent.params))
+            if reply.kind in ("error", "adapter-error", "crash", "timeout"):
+                tally = self.tallies[op]
+                tally.adapter_errors += 1
+                first = reply.detail.splitlines()[0] if reply.detail else reply.kind
+                tally.adapter_error = f"self-probe {case.describe()} failed: {first}"
 
     def close(self) -> None:
         self.worker.close()
@@ -118,8 +152,8 @@ class Runner:
             if not spec.exact_capable:
                 mine.exact = False
             rec = self._judge(op, mine, source, expected[i], reply)
+            records[i] = self._tally(tally, rec, expected[i])
             tally.compare_s += time.perf_counter() - t2
-            records[i] = self._tally(tally, rec)
         for i, rec in enumerate(records):
             if rec is None:  # not run: MAX_BAD crashes and timeouts came first
                 tally.abandoned += 1
@@ -133,12 +167,13 @@ class Runner:
                      divides=spec.divides, ambiguous=lambda outs: _ambiguous(spec, case, outs, self.config.dtype),
                      size_clause=_size_clause(case, spec.size_clause))
 
-    def _tally(self, tally: Tally, rec: Record) -> Record:
-        if rec.source != "shrink":
+    def _tally(self, tally: Tally, rec: Record, expected: Any = None) -> Record:
+        counted = rec.source != "shrink"
+        if counted:
             tally.cases += 1
             attr = {"pass": "passed", "ambiguous": "ambiguous", "fail": "failed", "unsupported": "unsupported",
                     "not-implemented": "not_implemented", "error": "errors", "crash": "crashes",
-                    "timeout": "timeouts"}[rec.status]
+                    "timeout": "timeouts", "adapter-error": "adapter_errors"}[rec.status]
             setattr(tally, attr, getattr(tally, attr) + 1)
         if rec.status == "pass":
             tally.worst = max(tally.worst, rec.worst)
@@ -146,40 +181,63 @@ class Runner:
             tally.count += rec.count
         elif rec.status == "fail":
             tally.worst = max(tally.worst, rec.worst)
-            tally.failures = (tally.failures + [rec])[-KEEP_FAILURES:]
-            if rec.source != "corpus":
-                self.shrinking.add(rec.op)
-                tally.minimal = rec  # Hypothesis replays the shrunk example last
-            elif tally.minimal is None:
-                tally.minimal = rec
+            self._file(tally, rec, expected, counted)
         elif rec.status in ("crash", "timeout"):
             tally.crash_records = (tally.crash_records + [rec])[-KEEP_FAILURES:]
+            clause = semantic_clause(rec.op, rec.kind, params=rec.case.params, arrays=rec.case.arrays)
+            tally.add_finding(rec, clause, "", rec.reason.splitlines()[0] if rec.reason else rec.status, counted)
+        elif rec.status == "adapter-error":
+            tally.adapter_error = tally.adapter_error or rec.reason
         elif rec.status == "unsupported":
             key = rec.reason.splitlines()[0][:120] if rec.reason else "unsupported"
             tally.unsupported_reasons[key] = tally.unsupported_reasons.get(key, 0) + 1
         return rec
 
-    def diagnose(self) -> None:
-        """Name the variant(s) each failing op matches on all of its failing cases."""
-        for tally in self.tallies.values():
-            tally.diagnosis = diagnose(tally, self.config.dtype)
+    def _file(self, tally: Tally, rec: Record, expected: Any, counted: bool) -> None:
+        """File a failing record under its finding: diagnose its variant, name the clause it breaks."""
+        cheap = (rec.kind, rec.output)
+        if not counted:  # a shrinking step: worth diagnosing only as a smaller example of its finding
+            same = [f for f in tally.findings.values() if (f.kind, f.output) == cheap and f.example is not None]
+            if same and all(_rank(rec) >= _rank(f.example) for f in same):  # type: ignore[arg-type]
+                return
+        variant, vclause, describe = self._variant(rec, cheap)
+        ref = got = None
+        if expected and not isinstance(expected, Exception) and rec.output:
+            names = [e[0] for e in expected]
+            if rec.output in names and isinstance(rec.got, tuple) and len(rec.got) == len(names):
+                ref, got = expected[names.index(rec.output)][1], rec.got[names.index(rec.output)]
+        clause = vclause or semantic_clause(rec.op, rec.kind, output=rec.output, params=rec.case.params,
+                                            arrays=rec.case.arrays, ref=ref, got=got)
+        if not counted and signature(rec.op, clause, variant, rec.kind) not in tally.findings:
+            tally.cases += 1  # met only while shrinking another failure: a finding of its own, counted
+            tally.failed += 1
+            counted = True
+        tally.add_finding(rec, clause, variant, describe or rec.reason, counted)
+
+    def _variant(self, rec: Record, cheap: tuple[str, str]) -> tuple[str, str, str]:
+        """(variant name(s), their clause, description) of the named variants that explain ``rec``.
+
+        Every variant of the op is tried on the first DIAGNOSE_IN_FULL failures of a kind; later
+        failures of that kind only against the variants already met (the cost stays bounded)."""
+        if rec.kind not in ("value", "shape", "nonfinite", "index") or rec.got is None:
+            return ("", "", "")
+        n = self._diagnosed.get((rec.op, cheap), 0)
+        self._diagnosed[(rec.op, cheap)] = n + 1
+        candidates = variants_for(rec.op)
+        if n >= DIAGNOSE_IN_FULL:
+            met = self._met.get(rec.op, set())
+            candidates = [v for v in candidates if v.name in met]
+        hits = [v for v in candidates if matches(v, rec, self.config.dtype)]
+        names = {v.name for v in hits}
+        # A combined variant ("a+b") adds nothing when one of its parts alone explains the case.
+        hits = [v for v in hits if "+" not in v.name or not any(p in names for p in v.name.split("+"))]
+        if not hits:
+            return ("", "", "")
+        self._met.setdefault(rec.op, set()).update(v.name for v in hits)
+        return (" or ".join(dict.fromkeys(v.name for v in hits)), hits[0].clause, hits[0].describe)
 
 
-def diagnose(tally: Tally, dtype: str) -> list[tuple[str, str, str, int, int]]:
-    """(variant, clause, description, failing cases it explains, failing cases) per variant that
-    explains at least one failure; those explaining every failure come first."""
-    fails = [r for r in tally.failures if r.got is not None]
-    if not fails:
-        return []
-    found = []
-    for variant in variants_for(tally.op):
-        hits = sum(matches(variant, rec, dtype) for rec in fails)
-        if hits:
-            found.append((variant.name, variant.clause, variant.describe, hits, len(fails)))
-    return sorted(found, key=lambda v: -v[3])
-
-
-def in_process(target: Any, dtype: str, ops: list[str] | None = None) -> Runner:
+def in_process(target: Any, dtype: str, ops: list[str] | None = None, probe: bool = False) -> Runner:
     """A runner calling an already set-up ``target`` (a Target, or a module or object with the
     reference's function names) in this process: ``in_process(t, "float32").check(op, case,
     "corpus")`` is the record a run would make of ``case``."""
@@ -189,7 +247,7 @@ def in_process(target: Any, dtype: str, ops: list[str] | None = None) -> Runner:
     if not isinstance(target, Target):
         target = ModuleTarget(target, getattr(target, "__name__", type(target).__name__))
     runner = Runner(RunConfig(type(target).__name__, list(ops or OPS), dtype), InProcess(target))
-    runner.start()
+    runner.start(probe=probe)
     return runner
 
 
@@ -202,12 +260,14 @@ def matches(variant: Any, rec: Record, dtype: str) -> bool:
     outs = rec.got if isinstance(rec.got, tuple) else (rec.got,)
     if len(outs) != len(expected):
         return False
-    for (_, ref, scale, terms), got in zip(expected, outs):
+    for (name, ref, scale, terms), got in zip(expected, outs):
         if not isinstance(got, np.ndarray):
             return False
         if not compare(ref, got, dtype=dtype, scale=scale, terms=terms, exact=rec.case.exact,
                        divides=OPS[rec.op].divides, check_rms=False).ok:
             return False
+        if name == rec.output:  # outputs after the failing one (indices after values) need not match:
+            break               # a value convention is named whatever the target's index convention
     return True
 
 

@@ -41,7 +41,7 @@ def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
         return
     from .ops import OPS
 
-    conn.send(("ready", (target.version(), sorted(op for op in OPS if target.implements(op)))))
+    conn.send(("ready", (target.version(), sorted(op for op in OPS if target.implements(op)), is_adapter(target))))
     while True:
         try:
             msg = conn.recv()
@@ -69,8 +69,76 @@ def _answer(target: Any, op: str, arrays: list[Any], params: dict[str, Any]) -> 
     except Unsupported as exc:
         return ("unsupported", None, str(exc), time.perf_counter() - t0)
     except Exception as exc:
+        where = adapter_fault(target, exc)
+        if where:
+            return ("adapter-error", None, f"{type(exc).__name__}: {exc} (in the adapter, {where})",
+                    time.perf_counter() - t0)
         return ("error", None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}",
                 time.perf_counter() - t0)
+
+
+#: Exceptions that, raised by the adapter's own line, mean the adapter is broken (a renamed library
+#: constant, a typo, a wrong index or key) rather than the library rejecting a case.
+ADAPTER_EXCEPTIONS = (AttributeError, NameError, ImportError, KeyError, IndexError, UnboundLocalError)
+#: ValueError messages of NumPy's own array handling, raised on an adapter's line (its reshape, its stack).
+NUMPY_MESSAGES = ("cannot reshape array", "could not broadcast", "operands could not be broadcast",
+                  "setting an array element with a sequence", "all the input array dimensions",
+                  "all input arrays must have the same shape")
+
+
+def is_adapter(target: Any) -> bool:
+    """Whether ``target`` is an adapter around a library (a Target subclass) rather than a user's own
+    implementation module, whose every line is the implementation under test."""
+    from .targets import ModuleTarget
+
+    return not isinstance(target, ModuleTarget)
+
+
+def _adapter_files(target: Any) -> set[str]:
+    import inspect
+    import os
+
+    files = {os.path.dirname(os.path.abspath(__file__)) + os.sep + "targets"}
+    try:
+        files.add(os.path.abspath(inspect.getfile(type(target))))
+    except (TypeError, OSError):
+        pass
+    return files
+
+
+def adapter_fault(target: Any, exc: BaseException) -> str:
+    """"file:line" when ``exc`` arose in the adapter's own code rather than in the library it calls:
+    raised on a line of the adapter (its innermost Python frame is the adapter's) and of a kind that
+    only the adapter's own mistakes raise there (ADAPTER_EXCEPTIONS, or NumPy's shape errors). "" otherwise."""
+    import os
+
+    if not is_adapter(target):
+        return ""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    files = _adapter_files(target)
+
+    def ours(t: Any) -> bool:
+        path = os.path.abspath(t.tb_frame.f_code.co_filename)
+        return any(path == f or path.startswith(f + os.sep) for f in files)
+
+    mine = [i for i, t in enumerate(frames) if ours(t)]
+    if not mine:
+        return ""
+    last = frames[mine[-1]]
+    beyond = frames[mine[-1] + 1:]
+    # A module's own __getattr__ (NumPy's, a lazy loader's) raises the AttributeError of a misspelled name.
+    lookup = isinstance(exc, AttributeError) and all(t.tb_frame.f_code.co_name in ("__getattr__", "__getattribute__")
+                                                     for t in beyond)
+    if beyond and not lookup:
+        return ""
+    numpy_shape = isinstance(exc, ValueError) and any(m in str(exc) for m in NUMPY_MESSAGES)
+    if not (isinstance(exc, ADAPTER_EXCEPTIONS) or numpy_shape):
+        return ""
+    return f"{os.path.abspath(last.tb_frame.f_code.co_filename)}:{last.tb_lineno}"
 
 
 def _plain(out: Any) -> Any:
@@ -96,6 +164,7 @@ class Worker:
         self.timeout, self.start_timeout = timeout, start_timeout
         self.version = ""
         self.implemented: list[str] = []  # the ops the target defines, reported when it starts
+        self.adapter = False  # whether the target is an adapter (its own faults are adapter errors)
         self.restarts = 0
         self._proc: Any = None
         self._conn: Any = None
@@ -119,7 +188,7 @@ class Worker:
             self.close()
             return Reply("error", detail=f"target process died while starting (exit code {code})")
         if kind == "ready":
-            self.version, self.implemented = detail
+            self.version, self.implemented, self.adapter = detail
             return Reply("ready", detail=self.version)
         self.close()
         return Reply("unsupported" if kind == "setup-unsupported" else "error", detail=detail)
@@ -222,6 +291,7 @@ class InProcess:
         self.target = target
         self.version = target.version()
         self.implemented = sorted(op for op in OPS if target.implements(op))
+        self.adapter = is_adapter(target)
         self.restarts = 0
 
     def start(self) -> Reply:

@@ -25,16 +25,16 @@ def _real_mask(g: win.Geometry, p: int, q: int) -> np.ndarray:
 
 def max_pool_core(x: np.ndarray, g: win.Geometry, *, pad_value: float = -np.inf,
                   nan_ignored: bool = False, last_max: bool = False,
-                  last_nan: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  last_nan: bool = False, nan_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Values and flat indices (-1: window wholly in padding) of max pooling.
 
     The keywords are the named variants of POOL-MAX-1..3 (``zero-pad``, ``nan-ignored``,
-    ``last-max``, ``last-nan``); the spec's behaviour is the default. Taps are scanned in row-major
+    ``last-max``, ``last-nan``, ``nan-if-first``); the spec's behaviour is the default. Taps are scanned in row-major
     window order, so the first maximum wins unless ``last_max``. The spec's behaviour goes
     through :func:`max_pool_fast`; a variant through the tap loop below (full-size
     temporaries: it serves diagnosis, not speed).
     """
-    if pad_value == -np.inf and not (nan_ignored or last_max or last_nan):
+    if pad_value == -np.inf and not (nan_ignored or last_max or last_nan or nan_first):
         y, idx = max_pool_fast(x, g, with_indices=True)
         assert idx is not None
         return y, idx
@@ -54,6 +54,8 @@ def max_pool_core(x: np.ndarray, g: win.Geometry, *, pad_value: float = -np.inf,
             nan_v = np.isnan(v)
             if nan_ignored:
                 cand = cand & ~nan_v
+            elif nan_first:  # `best = first tap; if v > best` : a NaN survives only as the first tap read
+                cand = cand & (~nan_v | ~have)
             better = (v >= best) if last_max else (v > best)
             take = cand & ~best_nan & (~have | better | nan_v)
             if last_nan:

@@ -133,11 +133,8 @@ def runs_mark(*names: str) -> Any:
 
 
 def variants(r: dict[str, Any]) -> list[str]:
-    """The variant names a result names, whether all its failures or some ("mixed: a (k/n), ...")."""
-    text = r["variant"]
-    if text.startswith("mixed: "):
-        return [part.rsplit(" (", 1)[0] for part in text[len("mixed: "):].split(", ")]
-    return text.split(" or ") if text else []
+    """The variant names of a result's findings (each may name several: "a or b")."""
+    return [name for f in r["findings"] for name in f["variant"].split(" or ") if f["variant"]]
 
 
 def passes(r: dict[str, Any]) -> bool:
@@ -286,9 +283,9 @@ def test_the_html_page_is_written_without_matplotlib_with_a_note(tmp_path, monke
     case = case_of("30 degrees counter-clockwise")
     got = aug.rotate(*case.arrays.values(), **case.params, variants=("clockwise",))
     tally = Tally("rotate", cases=1, failed=1)
-    rec = Record("rotate", "fail", "corpus", case, "TOL-2", "error up to 1e+16x the float64 bound", got=(got,))
-    tally.failures.append(rec)
-    tally.minimal = rec
+    rec = Record("rotate", "fail", "corpus", case, "TOL-2", "error up to 1e+16x the float64 bound", got=(got,),
+                 kind="value")
+    tally.add_finding(rec, "AUG-12", "clockwise")
     report = {"target": "t", "results": [{"op": "rotate", "status": "fail", "failures": 1,
                                           "variant": "clockwise", "clause": "AUG-12"}]}
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError

@@ -94,7 +94,8 @@ def test_a_fault_visible_only_off_the_diagonal_is_found_and_shrunk(tmp_path, mod
     assert r["status"] == "fail" and r["variant"] == "no known variant"
     ce = r["counterexample"]
     assert shows(ce), ce  # the minimal case still has the dimension the fault needs
-    assert ce["shapes"]["x"][2] * ce["shapes"]["x"][3] <= 4, ce  # and is small
+    if ce["source"] != "corpus":  # a curated case is shown first when one fails; a generated one is shrunk
+        assert ce["shapes"]["x"][2] * ce["shapes"]["x"][3] <= 4, ce
 
 
 @pytest.mark.clause("CONV-1")
@@ -201,7 +202,7 @@ def test_a_target_given_as_module_colon_object_loads(tmp_path):
 def test_a_target_whose_library_is_missing_is_skipped_not_crashed(tmp_path):
     proc, report = run_json(tmp_path, f"{TARGETS / 'needs_missing_lib.py'}:NeedsMissingLib", "--ops", "conv2d",
                             "--examples", "3")
-    assert proc.returncode == 0
+    assert proc.returncode == 3  # nothing was checked: never a green pass
     assert "not installed" in report["skipped_reason"]
     assert by_op(report)["conv2d"]["status"] == "skipped"
     assert "Traceback" not in proc.stdout + proc.stderr

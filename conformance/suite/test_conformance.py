@@ -17,7 +17,7 @@ from hypothesis import seed as hseed
 
 from conformance.corpus import CORPUS
 from conformance.ops import OPS
-from conformance.plugin import _progress
+from conformance.plugin import progress
 from conformance.strategies.fast import NotFastDrawable, draw_cases
 
 
@@ -29,6 +29,8 @@ def _ready(runner, op):
         # No case is drawn for an op the target lacks: generating them would cost the run for nothing.
         runner.tallies[op].not_implemented = 1
         pytest.skip(f"{runner.config.target} does not implement {op}")
+    if runner.tallies[op].adapter_errors:
+        pytest.fail(f"adapter error (not a finding about the library): {runner.tallies[op].adapter_error}")
 
 
 def test_curated_case_conforms(runner, corpus_case):
@@ -37,7 +39,7 @@ def test_curated_case_conforms(runner, corpus_case):
     t0 = time.perf_counter()
     rec = runner.check(op, CORPUS[op][i], "corpus")
     runner.tallies[op].total_s += time.perf_counter() - t0
-    _progress(runner, op)
+    progress(runner, op)
     if rec.status in ("unsupported", "not-implemented", "abandoned"):
         pytest.skip(f"{rec.status}: {rec.reason}")
     assert rec.status in ("pass", "ambiguous"), rec.message
@@ -59,7 +61,6 @@ def test_generated_cases_conform(runner, op):
             _hypothesis(runner, op)
             if found:  # Hypothesis did not meet the sweep's failure within its budget: report it unshrunk
                 smallest = min(found, key=lambda r: sum(a.size for a in r.case.arrays.values()))
-                tally.minimal = smallest
                 pytest.fail(f"{smallest.message} (found by the sweep; not shrunk)")
     finally:
         tally.total_s += time.perf_counter() - t0
@@ -83,7 +84,7 @@ def _sweep(runner, op):
         return None
     runner.tallies[op].generate_s += time.perf_counter() - t0
     records = runner.check_many(op, cases, "generated")
-    _progress(runner, op)
+    progress(runner, op)
     return [r for r in records if r.status in ("fail", "error")]
 
 
@@ -103,7 +104,7 @@ def _hypothesis(runner, op):
         t = time.perf_counter()
         rec = runner.check(op, case, "generated")
         checking[0] += time.perf_counter() - t
-        _progress(runner, op)
+        progress(runner, op)
         # Crashes and timeouts are tallied, not raised: shrinking them would restart the
         # worker over and over. Unsupported cases are neither passes nor failures.
         assert rec.status not in ("fail", "error"), rec.message
