@@ -140,9 +140,16 @@ def from_report(report: dict[str, Any], old: Expectations | None = None) -> Expe
 
 
 def _auto_why(f: dict[str, Any]) -> str:
+    """A first why for a new finding, to be reviewed: the variant's description, else what differed
+    on its minimal case."""
     ce = f.get("counterexample") or {}
-    text = f.get("describe") or ce.get("reason") or ""
-    return " ".join(text.split())[:200]
+    if f.get("variant"):
+        text = f.get("describe") or ""
+    else:
+        text = f"{ce.get('reason') or f.get('describe', '')}"
+        if ce.get("description"):
+            text += f" on {ce['description']}"
+    return " ".join(text.split())[:240]
 
 
 def _q(s: str) -> str:
@@ -214,12 +221,18 @@ def files() -> dict[str, Path]:
 
 
 def table(exps: list[Expectations] | None = None) -> str:
-    """The README's findings table, generated from the expectation files."""
+    """The README's findings table, generated from the expectation files: a row per target and op,
+    each finding as clause, variant (— where none is named) and its why."""
     exps = exps if exps is not None else [load(p) for p in files().values()]
-    rows = ["| target | op | clause | variant | kind | why |", "|---|---|---|---|---|---|"]
+    rows = ["| target | op | findings: clause, variant — why |", "|---|---|---|"]
     for exp in exps:
+        by_op: dict[str, list[Entry]] = {}
         for e in exp.entries:
-            why = e.why.replace("|", "\\|")
-            rows.append(f"| {exp.target} {e.version or exp.version} ({exp.dtype}) | {e.op} | {e.clause} | "
-                        f"{('`' + e.variant + '`') if e.variant else '—'} | {e.kind} | {why} |")
+            by_op.setdefault(e.op, []).append(e)
+        if not by_op:
+            rows.append(f"| {exp.target} {exp.version} ({exp.dtype}) | every op | no finding |")
+        for op, entries in by_op.items():
+            cells = "<br>".join(f"{e.clause} {('`' + e.variant + '`') if e.variant else '— (' + e.kind + ')'}: "
+                                f"{e.why}".replace("|", "\\|") for e in entries)
+            rows.append(f"| {exp.target} {exp.version} ({exp.dtype}) | {op} | {cells} |")
     return "\n".join(rows) + "\n"

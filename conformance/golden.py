@@ -918,7 +918,7 @@ def _ambiguity(case: dict[str, Any], arrays: dict[str, np.ndarray], params: dict
             return None
         f64 = {k: v if _is_int(v) else v.astype(np.float64) for k, v in arrays.items()}
         mine = Case(case["call_op"], f64, dict(params), case["exact_data"], case["note"])
-        return fn(mine, outs)
+        return fn(mine, outs, dtype=case["dtype"])  # the runner's call: the run dtype always passed
     return hook
 
 
@@ -1014,7 +1014,7 @@ def _tally(row: Tally, res: dict[str, Any], first: dict[str, str]) -> None:
     attr = {"pass": "passed", "ambiguous": "ambiguous", "fail": "failed", "unsupported": "unsupported",
             "abandoned": "unsupported",
             "not-implemented": "not_implemented", "error": "errors", "crash": "crashes",
-            "timeout": "timeouts"}[res["status"]]
+            "timeout": "timeouts", "adapter-error": "adapter_errors"}[res["status"]]
     setattr(row, attr, getattr(row, attr) + 1)
     if res["status"] in ("pass", "fail"):
         row.worst = max(row.worst, res["worst"])

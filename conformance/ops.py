@@ -34,7 +34,8 @@ class OpSpec:
     divides: bool = False
     #: Whether exact data make every result exact; a sum of quotients (avg_pool2d_backward) does not.
     exact_capable: bool = True
-    #: ``ambiguous(case, outputs)`` -> a reason when a target's differing outputs are explained by a
+    #: ``ambiguous(case, outputs, dtype=run dtype)`` -> a reason when a target's differing outputs are
+    #: explained by a
     #: choice the spec leaves open (an IoU within rounding of the NMS threshold, a nearest-neighbour
     #: tie), else None. Such cases are counted as ambiguous, not failed.
     ambiguous: Callable[[Case, tuple[Any, ...]], str | None] | None = None

@@ -625,7 +625,7 @@ def _ambiguous(op: str) -> Callable[[Case, tuple[Any, ...]], str | None] | None:
     if hook is None:
         return None
 
-    def ambiguous(case: Case, outs: tuple[Any, ...]) -> str | None:
+    def ambiguous(case: Case, outs: tuple[Any, ...], dtype: str | None = None) -> str | None:
         try:
             return hook(case, outs)
         except (ArithmeticError, ValueError, TypeError, IndexError):  # outputs it cannot read: not ambiguous

@@ -76,6 +76,7 @@ def pytest_configure(config: Any) -> None:
 
     settings.register_profile("cnnspec-run", database=None)
     settings.load_profile("cnnspec-run")
+    _no_local_constants()
     config.stash[CONFIG] = _config(config)
     config.stash[STARTED] = time.perf_counter()
     baseline = config.getoption("--baseline")
@@ -93,6 +94,23 @@ def pytest_configure(config: Any) -> None:
     else:
         config.stash[PARTIALS] = config.getoption("--cnnspec-partials") or \
             config.workerinput.get("cnnspec_partials")
+
+
+def _no_local_constants() -> None:
+    """Keep Hypothesis from drawing constants it collects from the loaded modules' source (cnnspec's
+    own among them): with them, editing any line of cnnspec could change which cases a search and a
+    shrink meet, and so a run's findings. A run's cases then depend on its seed alone."""
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        empty = providers._local_constants.__class__(
+            integers=type(providers._local_constants.integers)(),
+            floats=type(providers._local_constants.floats)(key=providers.float_to_int),
+            bytes=type(providers._local_constants.bytes)(),
+            strings=type(providers._local_constants.strings)())
+        providers._get_local_constants = lambda: empty
+    except Exception:  # another Hypothesis version: its internals differ; runs stay valid, only less stable
+        pass
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown (and unused) without pytest-xdist

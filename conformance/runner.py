@@ -32,14 +32,11 @@ DIAGNOSE_IN_FULL = 64
 
 
 def _ambiguous(spec: Any, case: Case, outs: tuple[Any, ...], dtype: str) -> str | None:
-    """The op's ambiguity hook, given the run dtype when it takes one (NMS-11's rounding depends on it)."""
+    """The op's ambiguity hook, always given the run dtype (NMS-11's rounding depends on it); the
+    same call ``cnnspec golden check`` makes."""
     if spec.ambiguous is None:
         return None
-    import inspect
-
-    if "dtype" in inspect.signature(spec.ambiguous).parameters:
-        return spec.ambiguous(case, outs, dtype=dtype)
-    return spec.ambiguous(case, outs)
+    return spec.ambiguous(case, outs, dtype=dtype)
 
 
 def _size_clause(case: Case, default: str) -> str:
