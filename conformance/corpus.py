@@ -1,4 +1,5 @@
-"""The curated corpus: the spec's edge cases, run before any generated case.
+"""The curated corpus: the spec's edge cases, run before any generated case (composed, for every
+family, at the end of this module).
 
 Each entry is a :class:`Case` with a note naming the edge it probes. Every entry has
 N > 1 or C > 1 somewhere and most vary H ≠ W and stride_h ≠ stride_w, because a fault
@@ -13,6 +14,7 @@ import numpy as np
 
 import reference
 
+from . import ops_augmentation, ops_detection
 from .strategies.conv import EXACT_MAX, Case
 
 
@@ -148,7 +150,7 @@ AVG_POOL2D = [
     _pool("avg_pool2d", "empty batch", (0, 3, 5, 4), kernel_size=2),
 ]
 
-CORPUS: dict[str, list[Case]] = {
+CONV_CORPUS: dict[str, list[Case]] = {
     "conv2d": CONV2D,
     "conv2d_backward": [_backward(c, "conv2d_backward") for c in CONV2D if c.exact],
     "conv_transpose2d": CONV_TRANSPOSE2D,
@@ -162,3 +164,6 @@ CORPUS: dict[str, list[Case]] = {
                     {"kernel_size": (2, 3), "stride": (2, 1), "padding": ((1, 0), (0, 2)), "dilation": (1, 2)},
                     True, "asymmetric everything")],
 }
+
+#: Every op's curated cases: the convolution family's above and the other families', composed here.
+CORPUS: dict[str, list[Case]] = {**CONV_CORPUS, **ops_augmentation.CORPUS, **ops_detection.CORPUS}

@@ -40,9 +40,9 @@ from hypothesis import strategies as st
 
 import reference.augmentation as A
 
-from .ops import Expected, OpSpec, register
+from .opnames import uint8_aliases  # noqa: F401  (re-exported for adapters written against this module)
 from .strategies import augmentation as S
-from .strategies.conv import Case
+from .types import Case, Expected, OpSpec, Variant
 from .tolerance import C_SAFETY, UNIT_ROUNDOFF
 
 #: Geometric ops with a matrix (AUG-4 ... AUG-15) and the flips (AUG-16, AUG-17).
@@ -69,22 +69,6 @@ MAX_SIDE = 8
 def base_op(op: str) -> str:
     """``rotate_uint8`` -> ``rotate``: the reference function an op's cases call."""
     return op[:-len("_uint8")] if op.endswith("_uint8") else op
-
-
-def uint8_aliases(cls: type) -> type:
-    """Class decorator for adapters: ``<op>_uint8`` calls ``<op>`` for every value-preserving
-    op the class defines (the runner calls a uint8 op's cases through that name)."""
-    for op in VALUE_PRESERVING:
-        if callable(getattr(cls, op, None)) and not hasattr(cls, f"{op}_uint8"):
-            setattr(cls, f"{op}_uint8", _alias(op))
-    return cls
-
-
-def _alias(op: str) -> Callable[..., Any]:
-    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self, op)(*args, **kwargs)
-    method.__name__ = f"{op}_uint8"
-    return method
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -646,7 +630,6 @@ for _op in FLOAT_OPS:
         SPECS.append(OpSpec(f"{_op}_uint8", ("y",), _clauses + ("AUG-2",) * ("AUG-2" not in _clauses),
                             _strategy(_op, True), measure, size_clause="AUG-1", exact_capable=False,
                             ambiguous=_ambiguous(_op)))
-register(*SPECS)
 
 
 # ------------------------------------------------------------------------------ variants
@@ -740,9 +723,7 @@ def _variant_compute(names: tuple[str, ...]) -> Callable[[Case], Expected]:
     return compute
 
 
-def _variants() -> list[Any]:
-    from .variants import Variant
-
+def _variants() -> list[Variant]:
     out = []
     for op in FLOAT_OPS:
         names = _OP_VARIANTS.get(op, ())
@@ -758,22 +739,6 @@ def _variants() -> list[Any]:
                 out.append(Variant("+".join(combo), _clause_of(op, combo[0]), op + suffix,
                                    _variant_compute(combo), "; ".join(DESCRIBE[n] for n in combo)))
     return out
-
-
-def _register_variants() -> None:
-    """Add this family's variants to conformance.variants.VARIANTS.
-
-    conformance.variants imports conformance.ops, which imports this module at its end; when
-    conformance.variants is the first of them imported, it is still executing its own imports
-    here and has no VARIANTS yet: the variants are then not registered in that process (the
-    runner and the plugin import conformance.ops first, so a run always has them).
-    """
-    try:
-        from .variants import VARIANTS
-    except ImportError:  # conformance.variants is mid-import (see above)
-        return
-    if not any(v.op in _MY_OPS for v in VARIANTS):
-        VARIANTS.extend(_variants())
 
 
 _MY_OPS = frozenset(FLOAT_OPS + UINT8_OPS)
@@ -890,15 +855,15 @@ def corpus_cases() -> list[Case]:
     return cases
 
 
-def _register_corpus() -> None:
-    from .corpus import CORPUS
-
-    if any(op in CORPUS for op in _MY_OPS):
-        return
+def _corpus() -> dict[str, list[Case]]:
+    out: dict[str, list[Case]] = {}
     for case in corpus_cases():
         uint8 = case.arrays["x"].dtype == np.uint8 and case.op in VALUE_PRESERVING
-        CORPUS.setdefault(case.op + ("_uint8" if uint8 else ""), []).append(case)
+        out.setdefault(case.op + ("_uint8" if uint8 else ""), []).append(case)
+    return out
 
 
-_register_variants()
-_register_corpus()
+#: This family's named variants and curated cases (composed into conformance.variants.VARIANTS and
+#: conformance.corpus.CORPUS).
+VARIANTS: list[Variant] = _variants()
+CORPUS: dict[str, list[Case]] = _corpus()

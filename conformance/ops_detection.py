@@ -62,7 +62,6 @@ not registered.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -71,27 +70,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 
-def register_variants() -> None:
-    """Add this family's variants to conformance.variants.VARIANTS (idempotent).
-
-    Defined before this module's own imports and called at its end and at the end of
-    conformance.variants, so either module may be imported first. This module never
-    imports conformance.variants itself: conformance.ops imports this module at its end, possibly
-    while another family (ops_augmentation) is still half-imported, and conformance.variants
-    calls back into that family when it loads. So the variants are added here only when
-    conformance.variants is already loaded, and otherwise by conformance.variants when it loads.
-    """
-    if "make_variants" not in globals():
-        return  # this module is itself still loading: its last lines call this again
-    variants = sys.modules.get(__name__.rsplit(".", 1)[0] + ".variants")
-    table = getattr(variants, "VARIANTS", None)
-    if table is not None and not any(v.op in OPS_HERE for v in table):
-        table.extend(make_variants())
-
-
-# Imports after register_variants on purpose (see its docstring).
-import reference.boxes as RB  # noqa: E402
-from reference.nms import (  # noqa: E402
+import reference.boxes as RB
+from reference.nms import (
     batched_nms,
     batched_nms_variant,
     nms,
@@ -100,9 +80,8 @@ from reference.nms import (  # noqa: E402
     soft_nms_variant,
 )
 
-from .ops import Expected, OpSpec, register  # noqa: E402
-from .strategies import boxes as SB  # noqa: E402
-from .strategies.conv import Case  # noqa: E402
+from .strategies import boxes as SB
+from .types import Case, Expected, OpSpec, Variant
 
 #: NMS-11: a decision on an IoU within this many eps of the threshold may go either way.
 NEAR_ULPS = 8
@@ -467,7 +446,6 @@ SPECS = [
            soft_nms_cases, _soft_measure, size_clause="NMS-SOFT-4", exact_capable=False,
            ambiguous=_soft_ambiguous),
 ]
-register(*SPECS)
 
 
 # ------------------------------------------------------------------------------- variants
@@ -494,9 +472,7 @@ def _variant_compute(op: str, name: str) -> Callable[[Case], Expected]:
     return lambda case: MEASURE[op](case, (name,))
 
 
-def make_variants() -> list[Any]:
-    from .variants import Variant
-
+def make_variants() -> list[Variant]:
     return [Variant(name, clause, op, _variant_compute(op, name), text)
             for op, name, clause, text in VARIANT_TABLE]
 
@@ -672,22 +648,14 @@ def _box_iou_corpus() -> list[Case]:
     ]
 
 
-#: The curated detection cases, per op (merged into conformance.corpus.CORPUS at import).
-DETECTION_CORPUS: dict[str, list[Case]] = {
+#: The curated detection cases, per op (composed into conformance.corpus.CORPUS).
+CORPUS: dict[str, list[Case]] = {
     "box_iou": _box_iou_corpus(),
     "nms": _nms_corpus(),
     "batched_nms": _batched_corpus(),
     "soft_nms": _soft_corpus(),
 }
+DETECTION_CORPUS = CORPUS
 
-
-def register_corpus() -> None:
-    """Add DETECTION_CORPUS to conformance.corpus.CORPUS (idempotent: ops already there are kept)."""
-    from .corpus import CORPUS
-
-    for op, cases in DETECTION_CORPUS.items():
-        CORPUS.setdefault(op, list(cases))
-
-
-register_variants()
-register_corpus()
+#: This family's named variants (composed into conformance.variants.VARIANTS).
+VARIANTS: list[Variant] = make_variants()

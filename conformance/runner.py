@@ -19,7 +19,7 @@ from reference import SpecError
 from .config import PROFILES, RunConfig  # noqa: F401  (re-exported)
 from .dtypes import round_to
 from .ops import OPS
-from .strategies.conv import Case
+from .types import Case
 from .clauses import semantic_clause
 from .tally import KEEP_FAILURES, MAX_BAD, Finding, Record, Tally, _rank, judge, signature  # noqa: F401  (re-exported)
 from .tolerance import compare, rms_reason

@@ -17,7 +17,7 @@ from .clauses import kind_of
 from .tolerance import RMS_LIMIT, compare
 
 if TYPE_CHECKING:
-    from .strategies.conv import Case
+    from .types import Case
 
 #: Crash and timeout records kept per op for the report (each is also a finding, counted in full).
 KEEP_FAILURES = 40

@@ -1,221 +1,24 @@
 """Named variants: the reference recomputed under each convention the spec names.
 
 When a target fails cases of an op, the runner recomputes every failing case under
-each variant of that op and reports the variant whose results the target matches on
-all of them: "this library pads max pooling with zeros (POOL-MAX-1, zero-pad)".
-A variant returns the same list of outputs as the op's ``measure`` in conformance.ops.
+each variant of that op and reports the variant whose results the target matches:
+"this library pads max pooling with zeros (POOL-MAX-1, zero-pad)". A variant returns
+the same list of outputs as the op's ``measure``. The list is composed here, explicitly,
+from the families' plain values (conformance/ops_conv.py, ops_augmentation.py,
+ops_detection.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from . import ops_augmentation, ops_conv, ops_detection
+from .types import Variant  # noqa: F401  (re-exported)
 
-import numpy as np
+VARIANTS: list[Variant] = [*ops_conv.VARIANTS, *ops_augmentation.VARIANTS, *ops_detection.VARIANTS]
 
-from reference import pooling as pool
-from reference.pooling import avg_divisor, max_pool_core, route_max_grad
-
-from .ops import OPS, Expected
-from .strategies.conv import Case
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    clause: str
-    op: str
-    compute: Callable[[Case], Expected]
-    describe: str
-
-
-def _with(case: Case, arrays: dict[str, np.ndarray] | None = None, **params: Any) -> Case:
-    return Case(case.op, {**case.arrays, **(arrays or {})}, {**case.params, **params}, case.exact, case.note)
-
-
-def _flip_w(case: Case) -> Expected:
-    return OPS[case.op].measure(_with(case, {"w": case.arrays["w"][:, :, ::-1, ::-1].copy()}))
-
-
-def _same_swapped(case: Case) -> Expected:
-    swap = {"same": "same_lower", "same_lower": "same"}
-    p = case.params.get("padding")
-    return OPS[case.op].measure(_with(case, padding=swap.get(p, p)) if isinstance(p, str) else case)
-
-
-def _pair(v: Any) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
-def _same_rule(rule: str) -> Callable[[Case], Expected]:
-    """'same' padding computed by another library's rule (SIZE-5 variants), then the spec's op.
-
-    A negative pad (``same-unclamped``) crops the input instead; max-pooling indices are mapped
-    back to the uncropped plane so they compare with the target's.
-    """
-    def compute(case: Case) -> Expected:
-        padding = case.params.get("padding")
-        if padding not in ("same", "same_lower"):
-            return OPS[case.op].measure(case)
-        x = case.arrays["x"]
-        k = _pair(case.params["kernel_size"]) if "kernel_size" in case.params else case.arrays["w"].shape[2:]
-        stride = case.params.get("stride")
-        s = k if stride is None else _pair(stride)
-        d = _pair(case.params.get("dilation", 1))
-        pads = []
-        for ax in (0, 1):
-            n = x.shape[2 + ax]
-            if rule == "kernel-minus-one":
-                total = k[ax] - 1
-            else:
-                dil = 1 if rule == "undilated" else d[ax]
-                total = (-(-n // s[ax]) - 1) * s[ax] + dil * (k[ax] - 1) + 1 - n
-                total = total if rule == "unclamped" else max(total, 0)
-            head = int(total / 2)  # C++ integer division truncates toward zero
-            pads.append((head, total - head) if padding == "same" or rule == "kernel-minus-one"
-                        else (total - head, head))
-        crop = [(max(-a, 0), max(-b, 0)) for a, b in pads]
-        h, w = x.shape[2:]
-        xc = x[:, :, crop[0][0]:h - crop[0][1], crop[1][0]:w - crop[1][1]]
-        cut = ((max(pads[0][0], 0), max(pads[0][1], 0)), (max(pads[1][0], 0), max(pads[1][1], 0)))
-        out = OPS[case.op].measure(_with(case, {"x": np.ascontiguousarray(xc)}, padding=cut))
-        if len(out) == 2 and case.op == "max_pool2d":
-            idx = out[1][1]
-            hh, ww = np.divmod(idx, xc.shape[3])
-            mapped = np.where(idx >= 0, (hh + crop[0][0]) * w + ww + crop[1][0], idx)
-            out[1] = ("indices", mapped, None, 1)
-        return out
-    return compute
-
-
-def _cip_flipped(case: Case) -> Expected:
-    return OPS[case.op].measure(_with(case, count_include_pad=not case.params.get("count_include_pad", True)))
-
-
-def _pool_geometry(case: Case, ceil_rule: str = "spec") -> Any:
-    p = case.params
-    return pool._geometry(case.arrays["x"], p["kernel_size"], p.get("stride"), p.get("padding", 0),
-                          p.get("dilation", 1), p.get("ceil_mode", False), ceil_rule)
-
-
-def _max(case: Case, ceil_rule: str = "spec", **core: Any) -> tuple[np.ndarray, np.ndarray]:
-    x = case.arrays["x"]
-    return max_pool_core(x, _pool_geometry(case, ceil_rule), **core)
-
-
-def _max_fwd(**core: Any) -> Callable[[Case], Expected]:
-    def compute(case: Case) -> Expected:
-        y, idx = _max(case, **core)
-        if not case.params.get("return_indices"):
-            return [("y", y, None, 1)]
-        return [("y", y, None, 1), ("indices", idx, None, 1)]
-    return compute
-
-
-def _max_bwd(**core: Any) -> Callable[[Case], Expected]:
-    def compute(case: Case) -> Expected:
-        x, dy = case.arrays["x"], case.arrays["dy"]
-        _, idx = _max(case, **core)
-        if idx.shape != dy.shape:
-            return [("dx", np.full(x.shape, np.nan), None, 1)]
-        return [("dx", route_max_grad(dy, idx, x.shape), route_max_grad(np.abs(dy), idx, x.shape), 9)]
-    return compute
-
-
-def _avg(full_kernel: bool = False, ceil_rule: str = "spec") -> Callable[[Case], Expected]:
-    def compute(case: Case) -> Expected:
-        from reference import _window as win
-
-        x, p = case.arrays["x"], case.params
-        g = _pool_geometry(case, ceil_rule)
-        cols = win.windows(win.pad(x, g, 0.0), g)
-        total = cols.sum(axis=(2, 3))
-        scale = np.abs(cols).sum(axis=(2, 3))
-        div = avg_divisor(g, p.get("count_include_pad", True), p.get("divisor_override"), full_kernel)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return [("y", total / div, scale / div, g.taps + 1)]
-    return compute
-
-
-VARIANTS: list[Variant] = [
-    Variant("flipped-kernel", "CONV-1", "conv2d", _flip_w,
-            "true convolution: the kernel is flipped (SciPy's convolve2d, textbook convolution)"),
-    Variant("flipped-kernel", "CONV-7", "conv2d_backward", _flip_w,
-            "gradients of a true convolution (flipped kernel)"),
-    Variant("same-lower", "SIZE-5", "conv2d", _same_swapped,
-            "'same' padding with the odd pad at the start (ONNX SAME_LOWER)"),
-    Variant("same-kernel-minus-one", "SIZE-5", "conv2d", _same_rule("kernel-minus-one"),
-            "'same' pads K-1 in total whatever the stride and dilation, odd pad at the end (OpenCV 5 dnn)"),
-    Variant("unflipped-kernel", "CONVT-1", "conv_transpose2d", _flip_w,
-            "the four-step construction without flipping the kernel"),
-    Variant("zero-pad", "POOL-MAX-1", "max_pool2d", _max_fwd(pad_value=0.0),
-            "max pooling pads with 0, so padding wins over negative values (im2col-based pooling)"),
-    Variant("nan-ignored", "POOL-MAX-2", "max_pool2d", _max_fwd(nan_ignored=True),
-            "NaN is skipped (fmax semantics)"),
-    Variant("nan-if-first", "POOL-MAX-2", "max_pool2d", _max_fwd(nan_first=True),
-            "NaN survives only in a window's first tap (`best = first; if v > best`), else is skipped"),
-    Variant("last-max", "POOL-MAX-3", "max_pool2d", _max_fwd(last_max=True),
-            "ties resolve to the last maximum"),
-    Variant("last-nan", "POOL-MAX-3", "max_pool2d", _max_fwd(last_nan=True),
-            "a window with several NaNs reports the last one's index (PyTorch on the CPU)"),
-    Variant("naive-ceil", "SIZE-7", "max_pool2d", _max_fwd(ceil_rule="naive"),
-            "ceil_mode without dropping a last window that starts in the end padding"),
-    Variant("same-lower", "SIZE-5", "max_pool2d", _same_swapped,
-            "'same' padding with the odd pad at the start"),
-    Variant("same-undilated", "SIZE-5", "max_pool2d", _same_rule("undilated"),
-            "'same' padding computed as if the kernel were not dilated (ONNX Runtime pooling)"),
-    Variant("same-unclamped", "SIZE-5", "max_pool2d", _same_rule("unclamped"),
-            "a negative 'same' total pad is not clamped at 0: the window shifts into the input "
-            "(ONNX Runtime pooling)"),
-    Variant("same-kernel-minus-one", "SIZE-5", "max_pool2d", _same_rule("kernel-minus-one"),
-            "'same' pads K-1 in total whatever the stride and dilation (OpenCV 5 dnn)"),
-    Variant("last-max", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(last_max=True),
-            "the gradient goes to the last maximum of each window"),
-    Variant("last-nan", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(last_nan=True),
-            "the gradient goes to the last NaN of a window"),
-    Variant("nan-ignored", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(nan_ignored=True),
-            "the gradient of max pooling that skips NaN (goes to the largest non-NaN tap)"),
-    Variant("nan-if-first", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(nan_first=True),
-            "the gradient of max pooling where NaN survives only as a window's first tap"),
-    Variant("zero-pad", "POOL-MAX-4", "max_pool2d_backward", _max_bwd(pad_value=0.0),
-            "the gradient of zero-padded max pooling (padding can take it)"),
-    Variant("count-include-pad-flipped", "POOL-AVG-2", "avg_pool2d", _cip_flipped,
-            "count_include_pad has the opposite meaning"),
-    Variant("full-kernel-divisor", "POOL-AVG-2", "avg_pool2d", _avg(full_kernel=True),
-            "every window divides by KH*KW, even one clipped by ceil_mode"),
-    Variant("naive-ceil", "SIZE-7", "avg_pool2d", _avg(ceil_rule="naive"),
-            "ceil_mode without dropping a last window that starts in the end padding"),
-    Variant("same-lower", "SIZE-5", "avg_pool2d", _same_swapped,
-            "'same' padding with the odd pad at the start"),
-    Variant("same-unclamped", "SIZE-5", "avg_pool2d", _same_rule("unclamped"),
-            "a negative 'same' total pad is not clamped at 0 (ONNX Runtime pooling)"),
-    Variant("same-kernel-minus-one", "SIZE-5", "avg_pool2d", _same_rule("kernel-minus-one"),
-            "'same' pads K-1 in total whatever the stride (OpenCV 5 dnn)"),
-    Variant("count-include-pad-flipped", "POOL-AVG-5", "avg_pool2d_backward", _cip_flipped,
-            "the gradient of average pooling with count_include_pad flipped"),
-    Variant("caffe-layout", "IM2COL-1", "im2col",
-            lambda c: [("col", _caffe(c), None, 1)],
-            "columns and rows swapped: (C*KH*KW, N*OH*OW)"),
-]
-
-
-def _caffe(case: Case) -> np.ndarray:
-    from reference import im2col
-
-    return case.call(im2col).T.copy()
+_BY_OP: dict[str, list[Variant]] = {}
+for _v in VARIANTS:
+    _BY_OP.setdefault(_v.op, []).append(_v)
 
 
 def variants_for(op: str) -> list[Variant]:
-    return [v for v in VARIANTS if v.op == op]
-
-
-# When this module is imported before conformance.ops, the families that ops.py imports at its end
-# run while VARIANTS does not exist yet; register their variants now (both calls are idempotent).
-from . import ops_augmentation as _aug  # noqa: E402
-from . import ops_detection as _det  # noqa: E402
-
-for _family in (_aug, _det):
-    _register = getattr(_family, "_register_variants", None) or getattr(_family, "register_variants", None)
-    if _register is not None:
-        _register()
+    return list(_BY_OP.get(op, ()))

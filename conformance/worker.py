@@ -39,9 +39,10 @@ def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
     except Exception as exc:  # the target cannot even start: report it, don't hang the parent
         conn.send(("setup-error", f"{type(exc).__name__}: {exc}"))
         return
-    from .ops import OPS
+    from .opnames import OP_NAMES  # the names only: a worker loads neither the reference nor Hypothesis
 
-    conn.send(("ready", (target.version(), sorted(op for op in OPS if target.implements(op)), is_adapter(target))))
+    conn.send(("ready", (target.version(), sorted(op for op in OP_NAMES if target.implements(op)),
+                         is_adapter(target))))
     while True:
         try:
             msg = conn.recv()
@@ -286,11 +287,11 @@ class InProcess:
     (``Runner(config, worker=InProcess(target))``); a crash or a hang is not contained."""
 
     def __init__(self, target: Any) -> None:
-        from .ops import OPS
+        from .opnames import OP_NAMES
 
         self.target = target
         self.version = target.version()
-        self.implemented = sorted(op for op in OPS if target.implements(op))
+        self.implemented = sorted(op for op in OP_NAMES if target.implements(op))
         self.adapter = is_adapter(target)
         self.restarts = 0
 

@@ -13,12 +13,12 @@ data towards 0 (exact data) or seed 0 (real data).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
+from ..types import Case as _Case
 from . import booleans, integers
 
 #: Exact data are integers in [-EXACT_MAX, EXACT_MAX]: every partial sum of a small case
@@ -26,23 +26,8 @@ from . import booleans, integers
 EXACT_MAX = 2
 
 
-@dataclass
-class Case:
-    """One call of one op: its arrays (in positional order) and its keyword options."""
-
-    op: str
-    arrays: dict[str, np.ndarray]
-    params: dict[str, Any] = field(default_factory=dict)
-    exact: bool = False
-    note: str = ""
-
-    def call(self, fn: Any) -> Any:
-        return fn(*self.arrays.values(), **self.params)
-
-    def describe(self) -> str:
-        shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self.arrays.items())
-        opts = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{self.op}({shapes}{', ' if opts else ''}{opts})"
+#: One call of one op (defined in conformance.types; re-exported here for the strategies' users).
+Case = _Case
 
 
 # --- parameters ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.boxes import box_convert
+from ._geometry import convert_boxes as box_convert
 
 from . import Unsupported
 

@@ -83,6 +83,7 @@ from typing import Any
 import numpy as np
 
 from . import Target, Unsupported
+from ._geometry import out_len
 
 _DN = ("NCHW", "OIHW", "NCHW")
 _STRINGS = {"valid": "VALID", "same": "SAME", "same_lower": "SAME_LOWER"}
@@ -108,13 +109,7 @@ def _padding(padding: Any) -> Any:
 
 def _out_len(size: int, k: int, s: int, before: int, after: int, d: int, ceil_mode: bool) -> int:
     """SIZE-3 / SIZE-7 length of one axis (only used to see whether ceil_mode is a no-op)."""
-    span = size + before + after - d * (k - 1) - 1
-    if not ceil_mode:
-        return span // s + 1
-    out = -(-span // s) + 1
-    if (out - 1) * s >= size + before:
-        out -= 1
-    return out
+    return out_len(size, k, s, before, after, d, ceil_mode)
 
 
 # --- the library calls (traced under jax.jit; arrays first, static parameters after) ----------

@@ -102,7 +102,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops_augmentation import uint8_aliases
+from ..opnames import uint8_aliases
 from . import Target, Unsupported
 from . import _onnx_models as om
 

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops_augmentation import uint8_aliases
+from ..opnames import uint8_aliases
 from . import Target, Unsupported
 
 

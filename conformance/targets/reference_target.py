@@ -24,7 +24,7 @@ from reference.pooling import (
     max_pool2d_definitional,
 )
 
-from ..ops_augmentation import uint8_aliases
+from ..opnames import uint8_aliases
 from . import Target
 
 

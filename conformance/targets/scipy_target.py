@@ -77,10 +77,9 @@ from typing import Any
 
 import numpy as np
 
-from reference.output_size import resolve_padding
-
-from ..ops_augmentation import uint8_aliases
+from ..opnames import uint8_aliases
 from . import Target, Unsupported
+from ._geometry import resolve_pads as resolve_padding
 
 _MODES = ("valid", "same", "full")
 

@@ -141,10 +141,10 @@ from typing import Any
 
 import numpy as np
 
-from reference._params import explicit_padding
 
-from ..ops_augmentation import uint8_aliases
+from ..opnames import uint8_aliases
 from . import Target, Unsupported
+from ._geometry import explicit_pads as explicit_padding
 
 # --- parameter forms (SIZE-1, SIZE-2): parsing only, no arithmetic of the ops ---------------------
 
