@@ -289,3 +289,43 @@ def _caffe(case: Case) -> np.ndarray:
     return case.call(im2col).T.copy()
 
 
+def _unbatched(case: Case) -> Expected:
+    """The op on a 3-D x taken as a batch of one, its outputs without the batch axis."""
+    x = case.arrays["x"]
+    if x.ndim != 3:
+        raise ValueError("unbatched-input needs a 3-D x")
+    arrays = {**case.arrays, "x": x[None]}
+    if "dy" in arrays and arrays["dy"].ndim == 3:
+        arrays["dy"] = arrays["dy"][None]
+    out = MEASURE[case.op](Case(case.op, arrays, dict(case.params), case.exact, case.note))
+    return [(name, ref[0], None if scale is None else scale[0], terms) for name, ref, scale, terms in out]
+
+
+def _negative_crops(case: Case) -> Expected:
+    """A negative pad crops that many rows or columns of the input (XLA's padding, lax.pad)."""
+    x = case.arrays["x"]
+    p = case.params.get("padding", 0)
+    if isinstance(p, str):
+        raise ValueError("negative-padding-crops needs numeric padding")
+    if isinstance(p, (tuple, list)) and all(isinstance(q, (tuple, list)) for q in p):
+        (t, b), (l, r) = p
+    else:
+        (t, l) = _pair(p)
+        b, r = t, l
+    h, w = x.shape[2], x.shape[3]
+    cut = x[:, :, max(-t, 0):h - max(-b, 0), max(-l, 0):w - max(-r, 0)]
+    pads = ((max(t, 0), max(b, 0)), (max(l, 0), max(r, 0)))
+    return MEASURE[case.op](_with(case, {"x": np.ascontiguousarray(cut)}, padding=pads))
+
+
+#: Conventions for inputs the spec rejects (composed into conformance.variants.INVALID_VARIANTS): they
+#: name what a target that accepts an invalid case does with it.
+INVALID_VARIANTS: list[Variant] = [
+    *[Variant("unbatched-input", clause, op, _unbatched,
+              "a 3-D x (C, H, W) is taken as a batch of one (PyTorch's unbatched input)")
+      for op, clause in (("conv2d", "CONV-2"), ("conv_transpose2d", "CONVT-2"), ("max_pool2d", "POOL-1"),
+                         ("avg_pool2d", "POOL-1"))],
+    *[Variant("negative-padding-crops", "SIZE-2", op, _negative_crops,
+              "a negative pad crops the input instead of being rejected (XLA: lax.conv_general_dilated, "
+              "lax.reduce_window)")
+      for op in ("conv2d", "max_pool2d", "avg_pool2d")]]

@@ -659,3 +659,18 @@ DETECTION_CORPUS = CORPUS
 
 #: This family's named variants (composed into conformance.variants.VARIANTS).
 VARIANTS: list[Variant] = make_variants()
+
+#: Conventions a library may document for inputs the spec rejects (BOX-5, NMS-7, NMS-10 say MUST
+#: raise): they equal the spec on every valid case, so they only name what a target that accepts an
+#: invalid case did with it (rejection conformance, composed into conformance.variants.INVALID_VARIANTS).
+INVALID_VARIANTS: list[Variant] = [
+    Variant(name, clause, op, _variant_compute(op, name), text)
+    for op, names in (("box_iou", ("normalise-corners",)),
+                      ("nms", ("normalise-corners", "unchecked-threshold", "nan-scores-dropped")),
+                      ("batched_nms", ("normalise-corners", "unchecked-threshold", "nan-scores-dropped")),
+                      ("soft_nms", ("normalise-corners", "unchecked-threshold")))
+    for name, clause, text in [
+        ("normalise-corners", "BOX-5", "inverted corners are swapped (their min and max taken) instead of rejected"),
+        ("unchecked-threshold", "NMS-7", "any real iou_threshold is used in the formula unchanged"),
+        ("nan-scores-dropped", "NMS-10", "a NaN-scored box is no candidate")]
+    if name in names]

@@ -130,6 +130,7 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
             "unsupported": t.unsupported, "not_implemented": t.not_implemented, "errors": t.errors,
             "crashes": t.crashes, "timeouts": t.timeouts, "abandoned": t.abandoned, "ambiguous": t.ambiguous,
             "adapter_errors": t.adapter_errors, "adapter_error": t.adapter_error,
+            "invalid": t.invalid, "rejected": t.rejected, "invalid_unsupported": t.invalid_unsupported,
             "worst_error": None if not np.isfinite(t.worst) else round(t.worst, 4),
             "worst_error_note": "exact mismatch" if not np.isfinite(t.worst) else "in units of the TOL-2 bound",
             "rms_error": round(t.rms, 4),

@@ -23,7 +23,7 @@ from .types import Case
 from .clauses import semantic_clause
 from .tally import KEEP_FAILURES, MAX_BAD, Finding, Record, Tally, _rank, judge, signature  # noqa: F401  (re-exported)
 from .tolerance import compare, rms_reason
-from .variants import variants_for
+from .variants import invalid_variants_for, variants_for
 from .worker import Worker
 
 
@@ -158,6 +158,63 @@ class Runner:
                                     reason=f"not run after {MAX_BAD} crashes/timeouts")
         return records  # type: ignore[return-value]
 
+    def check_invalid(self, op: str, invalids: list[Any]) -> list[Record]:
+        """Send cases the spec rules out (conformance/strategies/invalid.py) and judge the answers:
+        raising is conforming (``rejected``); returning a value is an ``accepts-invalid`` finding under
+        the clause the reference names; a crash or a hang is a crash or timeout finding."""
+        tally = self.tallies[op]
+        left = max(0, MAX_BAD - tally.crashes - tally.timeouts)
+        if not left or not invalids:
+            return []
+        calls = []
+        for inv in invalids:
+            sent, _ = rounded(inv.case, self.config.dtype)
+            calls.append((list(sent.arrays.values()), dict(sent.params)))
+        replies = self.worker.call_many(op, calls, max_bad=left)
+        records = []
+        for inv, reply in zip(invalids, replies):
+            tally.invalid += 1
+            _, mine = rounded(inv.case, self.config.dtype)
+            if reply.kind == "error":
+                tally.rejected += 1
+                records.append(Record(op, "rejected", "invalid", mine, inv.clause, reply.detail.splitlines()[0]))
+                continue
+            if reply.kind in ("unsupported", "not-implemented"):
+                tally.invalid_unsupported += 1
+                records.append(Record(op, reply.kind, "invalid", mine, reason=reply.detail))
+                continue
+            if reply.kind == "adapter-error":  # the adapter could not pass this input on: not the library's answer
+                tally.invalid_unsupported += 1
+                records.append(Record(op, "unsupported", "invalid", mine, reason=reply.detail))
+                continue
+            if reply.kind in ("crash", "timeout"):
+                rec = Record(op, reply.kind, "invalid", mine, inv.clause,
+                             f"{reply.detail} on {inv.broken}, which the spec rules out ({inv.message})",
+                             kind=reply.kind)
+                tally.crashes += reply.kind == "crash"
+                tally.timeouts += reply.kind == "timeout"
+                tally.crash_records = (tally.crash_records + [rec])[-KEEP_FAILURES:]
+                tally.add_finding(rec, inv.clause, "", rec.reason)
+                records.append(rec)
+                continue
+            rec = Record(op, "fail", "invalid", mine, "SPEC-3",
+                         f"accepted {inv.broken} ({inv.message}) and returned {_summary(reply.value)}",
+                         got=reply.value if isinstance(reply.value, tuple) else (reply.value,),
+                         kind="accepts-invalid", output=OPS[op].outputs[0])
+            tally.failed += 1
+            variant, describe = self._invalid_variant(rec)
+            tally.add_finding(rec, inv.clause if not variant else variant[1], variant[0] if variant else "",
+                              describe or f"returns a value for inputs the spec rules out ({inv.clause})")
+            records.append(rec)
+        return records
+
+    def _invalid_variant(self, rec: Record) -> tuple[tuple[str, str] | None, str]:
+        """The documented convention (conformance.variants.INVALID_VARIANTS) the accepted case matches."""
+        for v in invalid_variants_for(rec.op):
+            if matches(v, rec, self.config.dtype, all_outputs=True):
+                return (v.name, v.clause), v.describe
+        return None, ""
+
     def _judge(self, op: str, case: Case, source: str, expected: Any, reply: Any) -> Record:
         spec = OPS[op]
         return judge(expected, reply, op=op, source=source, case=case, dtype=self.config.dtype, exact=case.exact,
@@ -248,11 +305,13 @@ def in_process(target: Any, dtype: str, ops: list[str] | None = None, probe: boo
     return runner
 
 
-def matches(variant: Any, rec: Record, dtype: str) -> bool:
-    """Whether the failing record ``rec``'s outputs are what ``variant`` computes (within TOL-*)."""
+def matches(variant: Any, rec: Record, dtype: str, all_outputs: bool = False) -> bool:
+    """Whether the failing record ``rec``'s outputs are what ``variant`` computes (within TOL-*),
+    up to the failing output (``all_outputs``: every one)."""
     try:
-        expected = variant.compute(rec.case)
-    except (SpecError, ValueError, IndexError):
+        with np.errstate(all="ignore"):
+            expected = variant.compute(rec.case)
+    except (SpecError, ValueError, IndexError, TypeError, ArithmeticError):
         return False
     outs = rec.got if isinstance(rec.got, tuple) else (rec.got,)
     if len(outs) != len(expected):
@@ -263,9 +322,23 @@ def matches(variant: Any, rec: Record, dtype: str) -> bool:
         if not compare(ref, got, dtype=dtype, scale=scale, terms=terms, exact=rec.case.exact,
                        divides=OPS[rec.op].divides, check_rms=False).ok:
             return False
-        if name == rec.output:  # outputs after the failing one (indices after values) need not match:
-            break               # a value convention is named whatever the target's index convention
+        if name == rec.output and not all_outputs:  # outputs after the failing one (indices after values)
+            break  # need not match: a value convention is named whatever the target's index convention
     return True
+
+
+def _summary(value: Any) -> str:
+    """What an accepted invalid case came back as: shapes, and whether NaN or inf is in it."""
+    outs = value if isinstance(value, tuple) else (value,)
+    parts = []
+    for v in outs:
+        if isinstance(v, np.ndarray):
+            bad = " with NaN" if v.dtype.kind == "f" and np.isnan(v).any() else ""
+            bad += " with inf" if v.dtype.kind == "f" and np.isinf(v).any() else ""
+            parts.append(f"an array of shape {v.shape}{bad}")
+        else:
+            parts.append(type(v).__name__)
+    return ", ".join(parts)
 
 
 def rms_failure(tally: Tally, dtype: str) -> str:

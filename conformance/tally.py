@@ -34,7 +34,7 @@ class Record:
 
     op: str
     status: str  # pass / ambiguous / fail / unsupported / not-implemented / error / crash / timeout
-    source: str  # corpus / generated / shrink; "stored" for a golden case (conformance/golden.py)
+    source: str  # corpus / generated / shrink / invalid / probe; "stored" for a golden case (golden.py)
     case: Case | None  # None for a stored golden case: golden.py keeps it as a dict
     clause: str = ""
     reason: str = ""
@@ -133,6 +133,9 @@ class Tally:
     generate_s: float = 0.0  # drawing the generated cases (the fast sweep's, or Hypothesis's)
     abandoned: int = 0  # cases not run once MAX_BAD crashes/timeouts were reached
     ambiguous: int = 0  # cases where the spec allows the target's different answer (OpSpec.ambiguous)
+    invalid: int = 0  # cases the spec rules out, sent to see that the target rejects them (issue 13)
+    rejected: int = 0  # … and that it rejected (raised on)
+    invalid_unsupported: int = 0  # … that the adapter could not pass to the library
     adapter_errors: int = 0  # cases where the adapter's own code failed (not the library): never a finding
     adapter_error: str = ""  # the first such error: exception, adapter file and line
 
@@ -210,7 +213,8 @@ class Tally:
 
     def merge(self, other: Tally) -> None:
         for name in ("cases", "passed", "failed", "unsupported", "not_implemented", "errors", "crashes",
-                     "timeouts", "abandoned", "ambiguous", "adapter_errors", "sumsq", "count", "target_s",
+                     "timeouts", "abandoned", "ambiguous", "adapter_errors", "invalid", "rejected",
+                     "invalid_unsupported", "sumsq", "count", "target_s",
                      "reference_s",
                      "compare_s", "total_s", "generate_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))

@@ -14,6 +14,8 @@ from . import ops_augmentation, ops_conv, ops_detection
 from .types import Variant  # noqa: F401  (re-exported)
 
 VARIANTS: list[Variant] = [*ops_conv.VARIANTS, *ops_augmentation.VARIANTS, *ops_detection.VARIANTS]
+#: Conventions for inputs the spec rejects: they name what a target that accepts an invalid case did.
+INVALID_VARIANTS: list[Variant] = [*ops_conv.INVALID_VARIANTS, *ops_detection.INVALID_VARIANTS]
 
 _BY_OP: dict[str, list[Variant]] = {}
 for _v in VARIANTS:
@@ -22,3 +24,7 @@ for _v in VARIANTS:
 
 def variants_for(op: str) -> list[Variant]:
     return list(_BY_OP.get(op, ()))
+
+
+def invalid_variants_for(op: str) -> list[Variant]:
+    return [v for v in INVALID_VARIANTS if v.op == op]

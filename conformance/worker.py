@@ -41,8 +41,8 @@ def _serve(conn: Any, spec: str, dtype: str, device: str) -> None:
         return
     from .opnames import OP_NAMES  # the names only: a worker loads neither the reference nor Hypothesis
 
-    conn.send(("ready", (target.version(), sorted(op for op in OP_NAMES if target.implements(op)),
-                         is_adapter(target))))
+    ops = sorted(op for op in OP_NAMES if target.implements(op))
+    conn.send(("ready", (target.version(), ops, is_adapter(target), {op: target.invalid_keys(op) for op in ops})))
     while True:
         try:
             msg = conn.recv()
@@ -166,6 +166,7 @@ class Worker:
         self.version = ""
         self.implemented: list[str] = []  # the ops the target defines, reported when it starts
         self.adapter = False  # whether the target is an adapter (its own faults are adapter errors)
+        self.invalid_keys: dict[str, Any] = {}  # per op, the invalid-case breaks its adapter passes on
         self.restarts = 0
         self._proc: Any = None
         self._conn: Any = None
@@ -189,7 +190,7 @@ class Worker:
             self.close()
             return Reply("error", detail=f"target process died while starting (exit code {code})")
         if kind == "ready":
-            self.version, self.implemented, self.adapter = detail
+            self.version, self.implemented, self.adapter, self.invalid_keys = detail
             return Reply("ready", detail=self.version)
         self.close()
         return Reply("unsupported" if kind == "setup-unsupported" else "error", detail=detail)
@@ -293,6 +294,7 @@ class InProcess:
         self.version = target.version()
         self.implemented = sorted(op for op in OP_NAMES if target.implements(op))
         self.adapter = is_adapter(target)
+        self.invalid_keys = {op: target.invalid_keys(op) for op in self.implemented}
         self.restarts = 0
 
     def start(self) -> Reply:

@@ -287,3 +287,35 @@ def test_a_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path):
                     str(TARGETS / "zero_pad_max_pool.py"), "--ops", "max_pool2d", "--profile", "quick"],
                    cwd=tmp_path, capture_output=True, text=True, env=_env())
     assert not (tmp_path / ".hypothesis").exists() and not (tmp_path / ".pytest_cache").exists()
+
+
+# --- rejection conformance ---------------------------------------------------------------------
+
+
+@pytest.mark.clause("SIZE-2", "NMS-7", "NMS-10")
+def test_a_target_that_accepts_what_the_spec_rules_out_has_accepts_invalid_findings(tmp_path):
+    proc, report = _ops_run(tmp_path, str(TARGETS / "accepts_invalid.py"), "--ops", "conv2d,nms")
+    assert proc.returncode == 1
+    found = {(f["op"], f["clause"], f["variant"], f["kind"]) for r in report["results"] for f in r["findings"]}
+    assert ("conv2d", "SIZE-2", "", "accepts-invalid") in found, found
+    assert ("nms", "NMS-10", "nan-scores-dropped", "accepts-invalid") in found, found
+    assert ("nms", "NMS-7", "unchecked-threshold", "accepts-invalid") in found, found
+    conv = by_op(report)["conv2d"]
+    assert conv["invalid"] > 0 and conv["checked"] > 0
+    assert all(f["kind"] == "accepts-invalid" for f in conv["findings"])  # every valid case conforms
+
+
+@pytest.mark.clause("SIZE-2", "CONV-2", "NMS-7", "BOX-5")
+def test_a_module_that_validates_as_the_spec_says_rejects_every_invalid_case(tmp_path):
+    proc, report = _ops_run(tmp_path, str(TARGETS / "nms_reference.py"), "--ops", "nms")
+    r = by_op(report)["nms"]
+    assert proc.returncode == 0 and r["invalid"] > 0 and r["rejected"] == r["invalid"], r
+
+
+@pytest.mark.clause("CONV-2", "POOL-1")
+def test_pytorch_unbatched_input_is_named(tmp_path):
+    pytest.importorskip("torch", reason="torch is not installed")
+    _, report = _ops_run(tmp_path, "torch", "--ops", "conv2d,max_pool2d")
+    for op, clause in (("conv2d", "CONV-2"), ("max_pool2d", "POOL-1")):
+        names = {(f["clause"], f["variant"]) for f in by_op(report)[op]["findings"]}
+        assert (clause, "unbatched-input") in names, names

@@ -114,3 +114,46 @@ def _hypothesis(runner, op):
         each()
     finally:
         runner.tallies[op].generate_s += time.perf_counter() - t0 - checking[0]
+
+
+#: Invalid cases sent per op (rejection conformance), as a share of the profile's generated cases.
+INVALID_SHARE = 0.4
+
+
+def test_invalid_cases_are_rejected(runner, op):
+    """Cases the spec rules out (a negative padding, an IoU threshold above 1, a NaN score …) must be
+    rejected: a target that returns a value instead has an ``accepts-invalid`` finding."""
+    from conformance.strategies.invalid import invalid_cases
+    from reference import SpecError
+
+    _ready(runner, op)
+    cfg = runner.config
+    tally = runner.tallies[op]
+    t0 = time.perf_counter()
+    try:
+        valid = [c for c in draw_cases(OPS[op].strategy(), 8, cfg.seed, op)
+                 if all(a.size for a in c.arrays.values())]
+    except NotFastDrawable:
+        pytest.skip("the op's strategy has no fast draw")
+
+    def rejects(case):
+        try:
+            OPS[op].measure(case)
+        except SpecError as exc:
+            return exc
+        except (ValueError, TypeError, IndexError, ArithmeticError):
+            return None  # a reference that fails otherwise does not say which clause: not used
+        return None
+
+    keys = runner.worker.invalid_keys.get(op, ())
+    if keys is not None and not keys:
+        pytest.skip(f"{cfg.target}'s adapter declares no invalid input it passes to its library for {op}")
+    invalids = invalid_cases(valid, rejects, max(8, int(cfg.examples * INVALID_SHARE)), keys)
+    tally.generate_s += time.perf_counter() - t0
+    records = runner.check_invalid(op, invalids)
+    tally.total_s += time.perf_counter() - t0
+    progress(runner, op)
+    accepted = [r for r in records if r.status in ("fail", "crash", "timeout")]
+    if not records:
+        pytest.skip("no invalid case applies")
+    assert not accepted, accepted[0].message

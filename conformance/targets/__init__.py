@@ -59,6 +59,11 @@ class Target:
     install_hint = ""
     #: Devices the adapter can run on.
     devices: tuple[str, ...] = ("cpu",)
+    #: Rejection conformance (issue 13): per op, the breaks of conformance/strategies/invalid.py (a
+    #: keyword such as "stride", or an array break such as "x-3d", "nan-score") that this adapter hands
+    #: to its library as they are, so that what the library does with them is the library's answer.
+    #: Breaks an adapter absorbs itself (its own batching, padding or box conversion) are not sent.
+    passes_invalid: dict[str, tuple[str, ...]] = {}
 
     def __init__(self) -> None:
         self.dtype = "float64"
@@ -102,6 +107,10 @@ class Target:
     def implements(self, op: str) -> bool:
         return callable(getattr(self, op, None))
 
+    def invalid_keys(self, op: str) -> tuple[str, ...] | None:
+        """The invalid-case breaks to send for ``op`` (None: every one)."""
+        return tuple(self.passes_invalid.get(op, ()))
+
 
 class ModuleTarget(Target):
     """A user's module or object exposing any subset of the reference's functions."""
@@ -121,6 +130,9 @@ class ModuleTarget(Target):
 
     def implements(self, op: str) -> bool:
         return callable(getattr(self._obj, op, None))
+
+    def invalid_keys(self, op: str) -> tuple[str, ...] | None:
+        return None  # a user's module is the implementation: every invalid case goes to it
 
     def __getattr__(self, op: str) -> Any:
         if op.startswith("_"):

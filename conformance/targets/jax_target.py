@@ -195,6 +195,11 @@ _CALLS: dict[Any, int] = {_conv: 3, _conv_backward: 3, _conv_transpose: 3, _max:
 class JaxTarget(Target):
     name = "jax"
     requires = ("jax",)
+    #: Rejection conformance: what jax.lax receives as it is (issue 13).
+    passes_invalid = {op: ("stride", "dilation", "padding", "groups", "kernel_size", "x-3d", "w-channels",
+                           "groups-not-dividing", "kernel-too-large")
+                      for op in ("conv2d", "conv2d_backward", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+                                 "max_pool2d_backward", "avg_pool2d_backward")}
     devices = ("cpu", "cuda")
 
     def setup(self, dtype: str, device: str) -> None:

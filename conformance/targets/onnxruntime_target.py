@@ -83,6 +83,13 @@ CACHE_SIZE = 64
 class OnnxRuntimeTarget(Target):
     name = "onnxruntime"
     requires = ("onnxruntime", "onnx")
+    #: Rejection conformance: node attributes and inputs ONNX Runtime receives as they are (issue 13).
+    passes_invalid = {**{op: ("stride", "dilation", "padding", "groups", "kernel_size", "x-3d", "w-channels",
+                              "b-short", "groups-not-dividing", "kernel-too-large", "output-padding-at-stride")
+                         for op in ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d")},
+                      **{op: ("iou_threshold", "score_threshold", "max_output", "max_output_per_class",
+                              "inverted-box", "nan-box", "nan-score", "scores-short")
+                         for op in ("nms", "batched_nms")}}
     devices = ("cpu",)
     #: Graph optimisation level: "disable_all" (default, see the module docstring), "basic",
     #: "extended" or "all".

@@ -224,6 +224,14 @@ _UNSUPPORTED_WORDS = ("not supported", "do not yet support", "not implemented", 
 class TensorFlowTarget(Target):
     name = "tensorflow"
     requires = ("tensorflow",)
+    #: Rejection conformance: what tf.nn / tf.image receive as they are (issue 13). Groups are read by
+    #: TensorFlow from the weight's shape, not passed; augmentation matrices are built by the adapter.
+    passes_invalid = {**{op: ("stride", "dilation", "padding", "kernel_size", "w-channels", "kernel-too-large")
+                         for op in ("conv2d", "conv2d_backward", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+                                    "max_pool2d_backward", "avg_pool2d_backward")},
+                      **{op: ("iou_threshold", "score_threshold", "max_output", "max_output_per_class", "sigma",
+                              "inverted-box", "nan-box", "nan-score", "scores-short")
+                         for op in ("nms", "batched_nms", "soft_nms", "box_iou")}}
     devices = ("cpu", "cuda")
 
     def setup(self, dtype: str, device: str) -> None:

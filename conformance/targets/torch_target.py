@@ -103,9 +103,17 @@ def _symmetric(padding: Any, op: str, strings: tuple[str, ...] = ()) -> Any:
     return (t, l)
 
 
+_CONV_FAMILY = ("conv2d", "conv2d_backward", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+                "max_pool2d_backward", "avg_pool2d_backward")
+
+
 class TorchTarget(Target):
     name = "torch"
     requires = ("torch",)
+    #: Rejection conformance: torch.nn.functional receives these as they are (issue 13).
+    passes_invalid = {op: ("stride", "dilation", "padding", "groups", "kernel_size", "divisor_override", "x-3d",
+                           "w-channels", "b-short", "groups-not-dividing", "kernel-too-large",
+                           "output-padding-at-stride") for op in _CONV_FAMILY}
     devices = ("cpu", "cuda")
 
     def setup(self, dtype: str, device: str) -> None:
