@@ -8,12 +8,15 @@ clause from the kind of difference and the case:
 
 * ``shape``     → the op's size clause (ceil_mode → SIZE-7, "same" → SIZE-5, …);
 * ``nonfinite`` → the op's clause for NaN and infinity (POOL-MAX-2 for NaN in max pooling,
-  POOL-MAX-1 for a window of −∞ padding, SPEC-6 elsewhere);
+  POOL-MAX-1 for a window of −∞ padding, the metric's own clause where it defines a NaN result,
+  SPEC-6 elsewhere);
 * ``index``     → the op's index clause (POOL-MAX-3, NMS-3 …);
 * ``value``     → a targeted probe of the case: where the wrong elements are (only in the
   border that padding reaches → the padding clause), which option is not the default
   (groups → CONV-3, a per-channel constant error with a bias → CONV-4, stride or dilation →
-  CONV-6), and otherwise the op's defining clause;
+  CONV-6), for the size helpers the size clause of the options (ceil_mode → SIZE-7 …), the
+  clause of the failing output (conv2d_cost's flops → COST-2) or of a set option (ignore_index →
+  SEG-4), and otherwise the op's defining clause;
 * ``raised`` on a valid case → SPEC-3; ``dtype`` / ``type`` → TOL-6; an empty batch → SPEC-7.
 
 Data and NumPy only: no reference, no Hypothesis (``cnnspec golden check`` uses it too).
@@ -27,7 +30,7 @@ import numpy as np
 
 #: The kinds of failure a finding can be (issue 12's signature kinds).
 KINDS = ("value", "shape", "dtype", "type", "nonfinite", "index", "raised", "crash", "timeout",
-         "accepts-invalid", "statistic", "adapter-error")
+         "accepts-invalid", "default", "statistic", "adapter-error")
 
 #: Per op, the clause that defines its values (the last resort of :func:`semantic_clause`).
 DEFINING: dict[str, str] = {
@@ -39,6 +42,10 @@ DEFINING: dict[str, str] = {
     "hflip": "AUG-16", "vflip": "AUG-17", "adjust_brightness": "AUG-18", "channel_shift": "AUG-19",
     "rescale": "AUG-20", "featurewise_fit": "AUG-21", "featurewise_standardize": "AUG-22",
     "samplewise_standardize": "AUG-23",
+    "conv_output_size": "SIZE-3", "conv_transpose_output_size": "SIZE-8", "same_padding": "SIZE-5",
+    "conv2d_cost": "COST-1", "col2im": "IM2COL-2", "box_convert": "BOX-3", "box_area": "BOX-4",
+    "segmentation_labels": "SEG-1", "confusion_matrix": "SEG-2", "pixel_accuracy": "SEG-5",
+    "per_class_iou": "SEG-6", "mean_iou": "SEG-7", "dense_crf": "CRF-3",
 }
 
 #: Per op, the clause of its output size (a wrong shape), before ceil_mode / "same" refine it.
@@ -46,7 +53,29 @@ SIZE: dict[str, str] = {
     "conv2d": "SIZE-3", "conv2d_backward": "CONV-7", "conv_transpose2d": "SIZE-8", "max_pool2d": "SIZE-3",
     "avg_pool2d": "SIZE-3", "max_pool2d_backward": "POOL-MAX-4", "avg_pool2d_backward": "POOL-AVG-5",
     "im2col": "IM2COL-1", "box_iou": "BOX-1", "nms": "NMS-4", "batched_nms": "NMS-BATCH-3",
-    "soft_nms": "NMS-SOFT-4",
+    "soft_nms": "NMS-SOFT-4", "conv_output_size": "SIZE-3", "conv_transpose_output_size": "SIZE-8",
+    "same_padding": "SIZE-5", "conv2d_cost": "COST-1", "col2im": "IM2COL-2", "box_convert": "BOX-1",
+    "box_area": "BOX-1", "segmentation_labels": "SEG-1", "confusion_matrix": "SEG-2", "pixel_accuracy": "SEG-5",
+    "per_class_iou": "SEG-6", "mean_iou": "SEG-7", "dense_crf": "CRF-4",
+}
+
+#: Ops whose values are output sizes or pads: a wrong value breaks the size clause of the case's
+#: options (ceil_mode → SIZE-7, "same" → SIZE-5 …, as a wrong shape of a windowed op does).
+SIZE_VALUED = ("conv_output_size", "conv_transpose_output_size", "same_padding")
+
+#: Per (op, output), the clause that output follows where an op's outputs follow different clauses.
+OUTPUT: dict[tuple[str, str], str] = {
+    ("conv2d_cost", "macs"): "COST-1", ("conv2d_cost", "flops"): "COST-2", ("conv2d_cost", "params"): "COST-3",
+}
+
+#: Per op, options that, when a case sets them (not None), name the clause a wrong value breaks.
+OPTION: dict[str, tuple[tuple[str, str], ...]] = {
+    "confusion_matrix": (("ignore_index", "SEG-4"),),
+}
+
+#: Per op, the clause that defines a NaN result (a number where it must be NaN, or the reverse).
+NAN_DEFINED: dict[str, str] = {
+    "pixel_accuracy": "SEG-5", "per_class_iou": "SEG-6", "mean_iou": "SEG-7",
 }
 
 #: Per op, the clause its index output follows.
@@ -167,11 +196,20 @@ def semantic_clause(op: str, kind: str, *, output: str = "", params: dict[str, A
             return ("POOL-MAX-2" if has_nan else "POOL-MAX-1") if base == "max_pool2d" else "POOL-MAX-4"
         if base == "box_iou":
             return "BOX-6"
+        if base in NAN_DEFINED:
+            return NAN_DEFINED[base]
         if base in ("conv2d", "conv_transpose2d") and _padded(params) and _bad_on_border(op, params, arrays, ref,
                                                                                            got):
             return "CONV-5" if base == "conv2d" else "CONVT-1"
         return "SPEC-6"
     # kind == "value"
+    if base in SIZE_VALUED:
+        return size_clause(op, params)
+    if (base, output) in OUTPUT:
+        return OUTPUT[(base, output)]
+    for option, clause in OPTION.get(base, ()):
+        if params.get(option) is not None:
+            return clause
     if base == "conv2d":
         if _bad_on_border(op, params, arrays, ref, got):
             return "CONV-5"
@@ -245,3 +283,24 @@ def _zero_union(arrays: dict[str, np.ndarray], params: dict[str, Any], ref: Any,
 
     zero = (area(a.astype(np.float64))[:, None] == 0) & (area(b.astype(np.float64))[None, :] == 0)
     return bool(bad.any() and np.all(zero[bad]))
+
+
+#: The clause that defines each keyword's meaning and default (a target whose default differs breaks it).
+DEFAULT_CLAUSES: dict[str, str] = {
+    "stride": "SIZE-1", "dilation": "SIZE-1", "kernel_size": "SIZE-1", "padding": "SIZE-2", "ceil_mode": "SIZE-7",
+    "output_padding": "SIZE-8", "groups": "CONV-3", "count_include_pad": "POOL-AVG-2",
+    "divisor_override": "POOL-AVG-4", "return_indices": "POOL-MAX-3", "interpolation": "AUG-6",
+    "fill_mode": "AUG-7", "fill_value": "AUG-7", "offset": "AUG-20", "fmt": "BOX-2", "score_threshold": "NMS-5",
+    "max_output": "NMS-6", "max_output_per_class": "NMS-BATCH-1", "sigma": "NMS-SOFT-6",
+    "iou_threshold": "NMS-SOFT-6", "method": "NMS-SOFT-6",
+}
+
+
+def default_clause(op: str, key: str) -> str:
+    """The clause a target breaks when its default for ``key`` differs from the spec's."""
+    base = base_op(op)
+    if key == "stride" and base.startswith(("max_pool", "avg_pool")):
+        return "POOL-1"  # the pooling stride defaults to the kernel size
+    if key == "eps":
+        return {"featurewise_standardize": "AUG-22", "samplewise_standardize": "AUG-23"}.get(base, "AUG-22")
+    return DEFAULT_CLAUSES.get(key, DEFINING.get(base, "SPEC-1"))

@@ -81,8 +81,10 @@ def _header(report: dict[str, Any]) -> str:
     head = (f"<h1>cnnspec {_e(report.get('cnnspec_version', ''))}: target {_e(report.get('target', ''))} "
             f"{_e(report.get('target_version', ''))}</h1><p>{_e(report.get('dtype', ''))} · "
             f"{_e(report.get('device', ''))} · profile {_e(report.get('profile', ''))} "
-            f"({_e(report.get('examples', ''))} generated cases per op, seed {_e(report.get('seed', ''))}) · "
-            f"{_e(report.get('seconds', ''))} s</p>")
+            f"({_e(report.get('examples', ''))} generated cases per op, seed {_e(report.get('seed', ''))}, "
+            f"{_e(report.get('generation', ''))}) · started {_e(report.get('started', ''))} · "
+            f"{_e(report.get('seconds', ''))} s · exit status {_e(report.get('exit_status', ''))}: "
+            f"{_e(report.get('exit_reason', ''))}</p>")
     if report.get("skipped_reason"):
         head += f"<p><b>Skipped:</b> {_e(report['skipped_reason'])}</p>"
     return head
@@ -96,10 +98,23 @@ def _summary(report: dict[str, Any]) -> str:
         link = f"<a href='#{_e(r['op'])}'>{_e(r['op'])}</a>" if r.get("failures") else _e(r["op"])
         rows.append(f"<tr><td>{link}</td><td class='{_e(status)}'>{_e(status)}</td><td>{r.get('cases', '')}</td>"
                     f"<td>{r.get('passed', '')}</td><td>{r.get('failures', '')}</td><td>{r.get('ambiguous', '')}</td>"
-                    f"<td>{r.get('unsupported', '')}</td><td>{_e(r.get('clause', ''))}</td>"
+                    f"<td>{r.get('unsupported', '')}</td><td>{_clause(r.get('clause', ''))}</td>"
                     f"<td>{_e(r.get('variant', ''))}</td></tr>")
     rows.append("</table>")
     return "\n".join(rows)
+
+
+def _clause(clause: str) -> str:
+    """A clause id linked to its text in the spec files that ship with cnnspec."""
+    if not clause:
+        return ""
+    try:
+        from . import spec_text
+
+        fname, title = spec_text.all_clauses()[clause]
+        return f"<a href='{_e((spec_text.spec_dir() / fname).as_uri())}' title='{_e(title)}'>{_e(clause)}</a>"
+    except (KeyError, OSError, ValueError):
+        return _e(clause)
 
 
 def _chosen(tally: Any) -> list[Any]:
@@ -122,6 +137,8 @@ def _case_block(op: str, rec: Any, cfg: Any, plotting: bool) -> str:
              + f" ({_e(rec.source)})</p><p>{_e(rec.status)}"
              + (f" in output {_e(rec.output)!r}" if rec.output else "")
              + f": {_e(rec.reason)} [{_e(rec.clause)}]</p>"]
+    for idx, exp, got in rec.diffs:
+        lines.append(f"<p class='note'>at {_e(tuple(idx))}: expected {_e(exp)}, got {_e(got)}</p>")
     explained = _explaining(op, rec, cfg.dtype)
     lines.append("<p>Variants matching this case: " + (_e(", ".join(explained)) if explained else "none") + "</p>")
     try:

@@ -324,19 +324,19 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: Where a clause's text is, for links in reports (spec/ ships in the wheel; `cnnspec spec ID` prints it).
-SPEC_FILES = {"SPEC": "README.md", "SIZE": "output_size.md", "CONV": "conv2d.md", "CONVT": "conv_transpose2d.md",
-              "POOL": "pooling.md", "IM2COL": "im2col.md", "COST": "cost.md", "TOL": "tolerance.md",
-              "BOX": "boxes.md", "IOU": "boxes.md", "NMS": "nms.md", "SEG": "segmentation.md",
-              "CRF": "segmentation.md", "AUG": "augmentation.md", "GOLD": "golden.md"}
-
-
 def _clause_link(clause: str) -> str:
+    """A Markdown link to the clause's text in the spec files that ship with cnnspec (``cnnspec spec ID``
+    prints the same text)."""
     if not clause:
         return ""
-    prefix = clause.split("-")[0]
-    anchor = "".join(ch for ch in clause.lower() if ch.isalnum() or ch == "-")
-    return f"[{clause}](https://cnnspec.invalid/spec/{SPEC_FILES.get(prefix, 'README.md')}#{anchor})"
+    try:
+        from . import spec_text
+
+        fname, title = spec_text.all_clauses()[clause]
+        anchor = "".join(ch for ch in f"{clause} {title}".lower() if ch.isalnum() or ch in " -").replace(" ", "-")
+        return f"[{clause}]({(spec_text.spec_dir() / fname).as_uri()}#{anchor})"
+    except (KeyError, OSError, ValueError):
+        return clause
 
 
 def junit(report: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from .config import PROFILES, RunConfig  # noqa: F401  (re-exported)
 from .dtypes import round_to
 from .ops import OPS
 from .types import Case
-from .clauses import semantic_clause
+from .clauses import default_clause, semantic_clause
 from .tally import KEEP_FAILURES, MAX_BAD, Finding, Record, Tally, _rank, judge, signature  # noqa: F401  (re-exported)
 from .tolerance import compare, rms_reason
 from .variants import invalid_variants_for, variants_for
@@ -254,6 +254,12 @@ class Runner:
             same = [f for f in tally.findings.values() if (f.kind, f.output) == cheap and f.example is not None]
             if same and all(_rank(rec) >= _rank(f.example) for f in same):  # type: ignore[arg-type]
                 return
+        clause, differs = self._default_differs(rec, expected) if rec.kind in ("value", "shape", "nonfinite", "index",
+                                                                               "raised") else ("", "")
+        if differs:
+            rec.kind = "default"
+            tally.add_finding(rec, clause, "", differs, counted)
+            return
         variant, vclause, describe = self._variant(rec, cheap)
         ref = got = None
         if expected and not isinstance(expected, Exception) and rec.output:
@@ -267,6 +273,24 @@ class Runner:
             tally.failed += 1
             counted = True
         tally.add_finding(rec, clause, variant, describe or rec.reason, counted)
+
+    def _default_differs(self, rec: Record, expected: Any) -> tuple[str, str]:
+        """For a failing case that leaves keywords out (a curated case, or a generated one that
+        omitted them at their spec defaults): the keyword whose spec default, written out, makes the
+        target conform — the target's own default differs. (clause, description), or ("", "")."""
+        d = _defaults(rec.op)
+        left_out = {k: v for k, v in d.items() if k not in rec.case.params and k not in ("variants", "layout")}
+        if not left_out or not expected or isinstance(expected, Exception):
+            return ("", "")
+        for key, value in left_out.items():
+            full = Case(rec.case.op, dict(rec.case.arrays), {**rec.case.params, key: value}, rec.case.exact, "")
+            sent, _ = rounded(full, self.config.dtype)
+            reply = self.worker.call(rec.op, list(sent.arrays.values()), dict(sent.params))
+            again = self._judge(rec.op, rec.case, rec.source, expected, reply)
+            if again.status in ("pass", "ambiguous"):
+                return (default_clause(rec.op, key), f"leaving out {key} (the spec's default {value!r}) changes the "
+                        f"result: the target's default for {key} differs")
+        return ("", "")
 
     def _variant(self, rec: Record, cheap: tuple[str, str]) -> tuple[str, str, str]:
         """(variant name(s), their clause, description) of the named variants that explain ``rec``.
@@ -325,6 +349,54 @@ def matches(variant: Any, rec: Record, dtype: str, all_outputs: bool = False) ->
         if name == rec.output and not all_outputs:  # outputs after the failing one (indices after values)
             break  # need not match: a value convention is named whatever the target's index convention
     return True
+
+
+#: The note of a generated case that leaves keywords out at their spec defaults (issue 13: defaults).
+OMITS = "omits defaults: "
+
+
+def _defaults(op: str) -> dict[str, Any]:
+    import inspect
+
+    import reference
+
+    from .clauses import base_op
+
+    fn = getattr(reference, base_op(op), None)
+    if fn is None:
+        return {}
+    return {k: p.default for k, p in inspect.signature(fn).parameters.items()
+            if p.default is not inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def _canon(key: str, v: Any, params: dict[str, Any]) -> Any:
+    """A keyword's value in one form: pairs for int-or-pair options, stride None as the kernel size."""
+    if key == "stride" and v is None and "kernel_size" in params:
+        v = params["kernel_size"]
+    if key == "padding" and isinstance(v, (tuple, list)) and all(isinstance(p, (tuple, list)) for p in v):
+        (t, b), (l, r) = v
+        if t == b and l == r:
+            v = (t, l)
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and key in (
+            "stride", "padding", "dilation", "kernel_size", "output_padding"):
+        return (int(v), int(v))
+    if isinstance(v, (tuple, list)):
+        return tuple(_canon(key, x, params) if isinstance(x, (tuple, list)) else x for x in v)
+    return v
+
+
+def omit_defaults(case: Case) -> Case | None:
+    """``case`` with the keywords that equal the reference's defaults left out (as array-api-tests
+    does), so that a target's own defaults are checked; None when no keyword is at its default."""
+    d = _defaults(case.op)
+    omitted = {k: v for k, v in case.params.items() if k in d and type(v) is not bool and
+               _canon(k, v, case.params) == _canon(k, d[k], case.params)} | \
+        {k: v for k, v in case.params.items() if k in d and type(v) is bool and v is d[k]}
+    if not omitted:
+        return None
+    kept = {k: v for k, v in case.params.items() if k not in omitted}
+    note = OMITS + ", ".join(f"{k}={v!r}" for k, v in omitted.items())
+    return Case(case.op, dict(case.arrays), kept, case.exact, note)
 
 
 def _summary(value: Any) -> str:

@@ -319,3 +319,29 @@ def test_pytorch_unbatched_input_is_named(tmp_path):
     for op, clause in (("conv2d", "CONV-2"), ("max_pool2d", "POOL-1")):
         names = {(f["clause"], f["variant"]) for f in by_op(report)[op]["findings"]}
         assert (clause, "unbatched-input") in names, names
+
+
+@pytest.mark.clause("POOL-1")
+def test_a_default_that_differs_from_the_spec_is_a_named_finding(tmp_path):
+    proc, report = _ops_run(tmp_path, str(TARGETS / "default_differs.py"), "--ops", "max_pool2d")
+    assert proc.returncode == 1
+    f = by_op(report)["max_pool2d"]["findings"]
+    assert [(x["clause"], x["kind"]) for x in f] == [("POOL-1", "default")], f
+    assert "default for stride differs" in f[0]["describe"]
+
+
+@pytest.mark.clause("SIZE-1", "SIZE-2")
+def test_every_fourth_generated_case_leaves_its_default_keywords_out():
+    from conformance.ops import OPS
+    from conformance.runner import OMITS, omit_defaults
+    from conformance.strategies.fast import draw_cases
+
+    cases = draw_cases(OPS["conv2d"].strategy(), 40, 0, "conv2d")
+    omitted = [omit_defaults(c) for c in cases]
+    assert sum(o is not None for o in omitted) > 10
+    for case, o in zip(cases, omitted):
+        if o is not None:
+            assert o.note.startswith(OMITS) and set(o.params) < set(case.params)
+            import reference
+
+            np.testing.assert_array_equal(o.call(reference.conv2d), case.call(reference.conv2d))

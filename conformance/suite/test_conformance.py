@@ -18,6 +18,7 @@ from hypothesis import seed as hseed
 from conformance.corpus import CORPUS
 from conformance.ops import OPS
 from conformance.plugin import progress
+from conformance.runner import omit_defaults
 from conformance.strategies.fast import NotFastDrawable, draw_cases
 
 
