@@ -53,7 +53,7 @@ def _parse(folder: Path) -> dict[str, tuple[str, str, str]]:
     """Clause id -> (file name, title, text), in file order."""
     found: dict[str, tuple[str, str, str]] = {}
     for md in sorted(folder.glob("*.md")):
-        # Each clause: [id, title, first line, end line) over the file's lines.
+        # Per clause (id, title, its heading line) and its end: the next heading or the end of file.
         lines = md.read_text(encoding="utf-8").splitlines()
         spans: list[tuple[str, str, int]] = []
         ends: list[int] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -12,8 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 HEADING = re.compile(r"^#{2,4} +([A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d+)\b(.*)$", re.M)
 
 
+@functools.cache
 def spec_clauses() -> dict[str, bool]:
-    """Clause id -> whether it is live (a withdrawn clause stays as a tombstone)."""
+    """Clause id -> whether it is live (a withdrawn clause stays as a tombstone); read once."""
     found: dict[str, bool] = {}
     for md in sorted((ROOT / "spec").glob("*.md")):
         for m in HEADING.finditer(md.read_text(encoding="utf-8")):
@@ -23,13 +25,22 @@ def spec_clauses() -> dict[str, bool]:
     return found
 
 
+@functools.cache
 def cited_clauses() -> dict[str, list[str]]:
-    """Clause id -> the tests citing it through ``@pytest.mark.clause(...)``."""
+    """Clause id -> the tests citing it through ``@pytest.mark.clause(...)``.
+
+    Every test file is parsed once per session (the three tests share the result); the callers
+    only read the dict.
+    """
     cited: dict[str, list[str]] = {}
     for py in sorted((ROOT / "tests").rglob("test_*.py")):
         tree = ast.parse(py.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "clause":
+            # `pytest.mark.clause(...)` (also as `pytestmark = ...`), not any other `.clause(...)` call
+            # such as `spec_text.clause("ID")`.
+            func = node.func if isinstance(node, ast.Call) else None
+            if (isinstance(func, ast.Attribute) and func.attr == "clause"
+                    and getattr(func.value, "attr", None) == "mark"):
                 for arg in node.args:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         cited.setdefault(arg.value, []).append(py.name)
@@ -40,7 +51,8 @@ def cited_clauses() -> dict[str, list[str]]:
 def test_every_live_clause_is_cited_by_a_test():
     clauses = spec_clauses()
     assert len(clauses) > 10, "spec/ lost its clauses"
-    missing = sorted(c for c, live in clauses.items() if live and c not in cited_clauses())
+    cited = cited_clauses()
+    missing = sorted(c for c, live in clauses.items() if live and c not in cited)
     assert not missing, f"clauses no test cites: {missing}"
 
 

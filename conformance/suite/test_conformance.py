@@ -19,6 +19,7 @@ from conformance.corpus import CORPUS
 from conformance.ops import OPS
 from conformance.plugin import progress
 from conformance.runner import omit_defaults
+from conformance.strategies.triggers import _accepts, with_triggers
 from conformance.strategies.fast import NotFastDrawable, draw_cases
 
 
