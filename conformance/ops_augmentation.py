@@ -42,8 +42,8 @@ import reference.augmentation as A
 
 from .opnames import uint8_aliases  # noqa: F401  (re-exported for adapters written against this module)
 from .strategies import augmentation as S
-from .types import Case, Expected, OpSpec, Variant
 from .tolerance import C_SAFETY, UNIT_ROUNDOFF
+from .types import Case, Expected, OpSpec, Variant
 
 #: Geometric ops with a matrix (AUG-4 ... AUG-15) and the flips (AUG-16, AUG-17).
 WARPS = ("rotate", "translate", "zoom", "shear", "affine")

@@ -21,6 +21,7 @@ from reference.pooling import avg_divisor, max_pool_core, route_max_grad
 from .strategies.conv import CASES
 from .types import Case, Expected, OpSpec, Variant
 
+
 def _abs(case: Case) -> dict[str, np.ndarray]:
     return {k: np.abs(v) for k, v in case.arrays.items()}
 

@@ -69,7 +69,6 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-
 import reference.boxes as RB
 from reference.nms import (
     batched_nms,

@@ -319,7 +319,8 @@ def markdown(report: dict[str, Any]) -> str:
     base = report.get("baseline")
     if base and base["fixed"]:
         lines += ["", "## Baseline entries that no longer occur (prune them)", ""]
-        lines += [f"- {e['op']} {e['clause']} {e['variant'] or 'no known variant'} ({e['kind']})" for e in base["fixed"]]
+        lines += [f"- {e['op']} {e['clause']} {e['variant'] or 'no known variant'} ({e['kind']})"
+                  for e in base["fixed"]]
     lines += ["", f"Exit status {report['exit_status']}: {report['exit_reason']}"]
     return "\n".join(lines) + "\n"
 

@@ -16,16 +16,15 @@ import numpy as np
 
 from reference import SpecError
 
+from .clauses import default_clause, semantic_clause
 from .config import PROFILES, RunConfig  # noqa: F401  (re-exported)
 from .dtypes import round_to
 from .ops import OPS
-from .types import Case
-from .clauses import default_clause, semantic_clause
 from .tally import KEEP_FAILURES, MAX_BAD, Finding, Record, Tally, _rank, judge, signature  # noqa: F401  (re-exported)
 from .tolerance import compare, rms_reason
+from .types import Case
 from .variants import invalid_variants_for, variants_for
 from .worker import Worker
-
 
 #: Failures of one kind per op matched against every variant; later ones only against those met.
 DIAGNOSE_IN_FULL = 64

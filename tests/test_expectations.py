@@ -10,7 +10,7 @@ those of requirements/lock.txt; a new release is adopted by updating the lock, r
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ def _installed(target: str) -> str | None:
     return cls.missing()
 
 
-@lru_cache(maxsize=None)
+@cache
 def pinned_run(target: str) -> tuple[int, Any, str]:
     """The target's run with its file's settings and the file as baseline (once per test process)."""
     exp = ex.load(FILES[target])

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_runner import TARGETS, by_op, cnnspec, run_json
 
 from conformance.strategies.conv import Case
 from conformance.tally import Record, Tally
-from test_runner import TARGETS, by_op, cnnspec, run_json
 
 
 def _ops_run(tmp_path: Path, target: str, *args: str):
@@ -188,10 +188,9 @@ def test_zero_area_boxes_with_iou_one_are_named_iou_3():
 
 @pytest.mark.clause("POOL-MAX-1")
 def test_a_zero_padding_max_pool_is_named_whatever_its_index_convention():
+    import reference
     from conformance.runner import matches
     from conformance.variants import variants_for
-
-    import reference
 
     x = -np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
     case = Case("max_pool2d", {"x": x}, {"kernel_size": 2, "stride": 1, "padding": 1, "return_indices": True}, True)

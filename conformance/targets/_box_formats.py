@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ._geometry import convert_boxes as box_convert
-
 from . import Unsupported
+from ._geometry import convert_boxes as box_convert
 
 #: xyxy <-> yxyx and a format to itself are column permutations: exact in any dtype.
 _SWAPS = {("xyxy", "yxyx"), ("yxyx", "xyxy")}

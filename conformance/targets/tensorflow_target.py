@@ -141,7 +141,6 @@ from typing import Any
 
 import numpy as np
 
-
 from ..opnames import uint8_aliases
 from . import Target, Unsupported
 from ._geometry import explicit_pads as explicit_padding
