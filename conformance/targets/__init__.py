@@ -24,6 +24,7 @@ BUILTIN = {
     "reference": "conformance.targets.reference_target",
     "torch": "conformance.targets.torch_target",
     "onnxruntime": "conformance.targets.onnxruntime_target",
+    "onnx-reference": "conformance.targets.onnx_reference_target",
     "jax": "conformance.targets.jax_target",
     "tensorflow": "conformance.targets.tensorflow_target",
     "scipy": "conformance.targets.scipy_target",
