@@ -108,7 +108,7 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
     new or known and lists the baseline's entries that no longer occur."""
     skipped = start is None or start.kind != "ready"
     known = baseline.keys() if baseline is not None else None
-    results = []
+    results: list[dict[str, Any]] = []
     for t in tallies.values():
         t.consolidate()
     for op, t in tallies.items():
@@ -141,18 +141,18 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
             "findings": findings,
             "unsupported_reasons": t.unsupported_reasons,
             "counterexample": top["counterexample"] if top else None,
-            "crash_cases": [{"status": r.status, "reason": r.reason, "case": r.case.describe()}
+            "crash_cases": [{"status": r.status, "reason": r.reason, "case": r.case.describe() if r.case else ""}
                             for r in t.crash_records[:5]],
             "seconds": {"total": round(t.total_s, 3), "target": round(t.target_s, 3),
                         "reference": round(t.reference_s, 3), "compare": round(t.compare_s, 3),
                         "generate": round(t.generate_s, 3)},
         })
-    fixed = []
+    fixed: list[dict[str, Any]] = []
     if baseline is not None:
         seen = {signature(f["op"], f["clause"], f["variant"], f["kind"]) for r in results for f in r["findings"]}
         ran = {r["op"] for r in results if r["checked"] or r["crashes"] or r["timeouts"]}
         fixed = [e.as_dict() for e in baseline.entries if e.op in ran and e.key not in seen]
-    report = {
+    report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "cnnspec_version": reference.__version__,
         "target": cfg.target, "target_version": version, "dtype": cfg.dtype, "device": cfg.device,
@@ -205,7 +205,7 @@ def _nothing_checked(report: dict[str, Any]) -> str:
         return f"nothing checked: {report['skipped_reason']}"
     reasons: dict[str, int] = {}
     for r in report["results"]:
-        for k, v in r["unsupported_reasons"].items():
+        for k, v in dict(r["unsupported_reasons"]).items():
             reasons[k] = reasons.get(k, 0) + v
     if reasons:
         top = max(reasons, key=lambda k: reasons[k])

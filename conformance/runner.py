@@ -152,8 +152,8 @@ class Runner:
             rec = self._judge(op, mine, source, expected[i], reply)
             records[i] = self._tally(tally, rec, expected[i])
             tally.compare_s += time.perf_counter() - t2
-        for i, rec in enumerate(records):
-            if rec is None:  # not run: MAX_BAD crashes and timeouts came first
+        for i, maybe in enumerate(records):
+            if maybe is None:  # not run: MAX_BAD crashes and timeouts came first
                 tally.abandoned += 1
                 records[i] = Record(op, "abandoned", source, cases[i],
                                     reason=f"not run after {MAX_BAD} crashes/timeouts")
@@ -239,7 +239,7 @@ class Runner:
             self._file(tally, rec, expected, counted)
         elif rec.status in ("crash", "timeout"):
             tally.crash_records = (tally.crash_records + [rec])[-KEEP_FAILURES:]
-            clause = semantic_clause(rec.op, rec.kind, params=rec.case.params, arrays=rec.case.arrays)
+            clause = semantic_clause(rec.op, rec.kind, params=_c(rec).params, arrays=_c(rec).arrays)
             tally.add_finding(rec, clause, "", rec.reason.splitlines()[0] if rec.reason else rec.status, counted)
         elif rec.status == "adapter-error":
             tally.adapter_error = tally.adapter_error or rec.reason
@@ -267,8 +267,8 @@ class Runner:
             names = [e[0] for e in expected]
             if rec.output in names and isinstance(rec.got, tuple) and len(rec.got) == len(names):
                 ref, got = expected[names.index(rec.output)][1], rec.got[names.index(rec.output)]
-        clause = vclause or semantic_clause(rec.op, rec.kind, output=rec.output, params=rec.case.params,
-                                            arrays=rec.case.arrays, ref=ref, got=got)
+        clause = vclause or semantic_clause(rec.op, rec.kind, output=rec.output, params=_c(rec).params,
+                                            arrays=_c(rec).arrays, ref=ref, got=got)
         if not counted and signature(rec.op, clause, variant, rec.kind) not in tally.findings:
             tally.cases += 1  # met only while shrinking another failure: a finding of its own, counted
             tally.failed += 1
@@ -280,14 +280,14 @@ class Runner:
         omitted them at their spec defaults): the keyword whose spec default, written out, makes the
         target conform — the target's own default differs. (clause, description), or ("", "")."""
         d = _defaults(rec.op)
-        left_out = {k: v for k, v in d.items() if k not in rec.case.params and k not in ("variants", "layout")}
+        left_out = {k: v for k, v in d.items() if k not in _c(rec).params and k not in ("variants", "layout")}
         if not left_out or not expected or isinstance(expected, Exception):
             return ("", "")
         for key, value in left_out.items():
-            full = Case(rec.case.op, dict(rec.case.arrays), {**rec.case.params, key: value}, rec.case.exact, "")
+            full = Case(_c(rec).op, dict(_c(rec).arrays), {**_c(rec).params, key: value}, _c(rec).exact, "")
             sent, _ = rounded(full, self.config.dtype)
             reply = self.worker.call(rec.op, list(sent.arrays.values()), dict(sent.params))
-            again = self._judge(rec.op, rec.case, rec.source, expected, reply)
+            again = self._judge(rec.op, _c(rec), rec.source, expected, reply)
             if again.status in ("pass", "ambiguous"):
                 return (default_clause(rec.op, key), f"leaving out {key} (the spec's default {value!r}) changes the "
                         f"result: the target's default for {key} differs")
@@ -344,7 +344,7 @@ def matches(variant: Any, rec: Record, dtype: str, all_outputs: bool = False) ->
     for (name, ref, scale, terms), got in zip(expected, outs):
         if not isinstance(got, np.ndarray):
             return False
-        if not compare(ref, got, dtype=dtype, scale=scale, terms=terms, exact=rec.case.exact,
+        if not compare(ref, got, dtype=dtype, scale=scale, terms=terms, exact=_c(rec).exact,
                        divides=OPS[rec.op].divides, check_rms=False).ok:
             return False
         if name == rec.output and not all_outputs:  # outputs after the failing one (indices after values)
@@ -398,6 +398,12 @@ def omit_defaults(case: Case) -> Case | None:
     kept = {k: v for k, v in case.params.items() if k not in omitted}
     note = OMITS + ", ".join(f"{k}={v!r}" for k, v in omitted.items())
     return Case(case.op, dict(case.arrays), kept, case.exact, note)
+
+
+def _c(rec: Record) -> Case:
+    """A runner record's case (only a stored golden case has none)."""
+    assert rec.case is not None
+    return rec.case
 
 
 def _summary(value: Any) -> str:

@@ -180,22 +180,22 @@ class Tally:
         for group in loose.values():
             if len(group) < 2:
                 continue
-            into = max(group, key=lambda g: (g.count, g.key))
+            target = max(group, key=lambda g: (g.count, g.key))
             for f in group:
-                if f is not into:
-                    into.count += f.count
-                    into.kinds |= f.kinds
+                if f is not target:
+                    target.count += f.count
+                    target.kinds |= f.kinds
                     for rec in ([f.example] if f.example is not None else []) + f.others:
-                        into.offer(rec)
+                        target.offer(rec)
                     del self.findings[f.key]
         for f in sorted(self.findings.values(), key=lambda f: f.key):
             if " or " not in f.variant:
                 continue
             names = set(f.variant.split(" or "))
-            into = [g for g in self.findings.values() if g.variant in names]
-            if not into:
+            candidates = [g for g in self.findings.values() if g.variant in names]
+            if not candidates:
                 continue
-            g = max(into, key=lambda g: (g.count, g.key))
+            g = max(candidates, key=lambda g: (g.count, g.key))
             g.count += f.count
             g.kinds |= f.kinds
             for rec in ([f.example] if f.example is not None else []) + f.others:
@@ -310,4 +310,4 @@ def judge(expected: Any, reply: Any, *, op: str, source: str, case: Case | None,
 
 
 def _size(rec: Record) -> int:
-    return sum(int(a.size) for a in rec.case.arrays.values())
+    return sum(int(a.size) for a in rec.case.arrays.values()) if rec.case is not None else 0

@@ -182,14 +182,20 @@ ALL_KEYS = frozenset(PARAM_BREAKS) | frozenset(k for k, _, _ in ARRAY_BREAKS)
 
 def _mutations(case: Case, keys: Any) -> list[tuple[str, str, Callable[[], Case | None]]]:
     out: list[tuple[str, str, Callable[[], Case | None]]] = []
+
+    def with_param(k: str, v: Any) -> Callable[[], Case | None]:
+        return lambda: Case(case.op, dict(case.arrays), {**case.params, k: v}, case.exact, case.note)
+
+    def with_array(f: Callable[[Case], Case | None]) -> Callable[[], Case | None]:
+        return lambda: f(case)
+
     for key, breaks in PARAM_BREAKS.items():
         if key in case.params and (keys is None or key in keys):
             for value, what in breaks:
-                out.append((key, what, lambda v=value, k=key: Case(case.op, dict(case.arrays), {**case.params, k: v},
-                                                                    case.exact, case.note)))
+                out.append((key, what, with_param(key, value)))
     for key, what, fn in ARRAY_BREAKS:
         if keys is None or key in keys:
-            out.append((key, what, lambda f=fn: f(case)))
+            out.append((key, what, with_array(fn)))
     return out
 
 
@@ -212,7 +218,9 @@ def invalid_cases(valid: list[Case], rejects: Callable[[Case], Any], limit: int,
             while queues[key]:
                 what, make = queues[key].pop(0)
                 bad = make()
-                err = rejects(bad) if bad is not None else None
+                if bad is None:
+                    continue
+                err = rejects(bad)
                 if err is None:
                     continue
                 out.append(Invalid(Case(bad.op, bad.arrays, bad.params, bad.exact, f"invalid: {what}"), what,

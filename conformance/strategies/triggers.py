@@ -35,7 +35,8 @@ def _padding_window(case: Case, rng: np.random.Generator) -> Case | None:
     """A 1x1 window below a padding row: the first row of windows reads padding only."""
     if "dy" in case.arrays:
         return None  # dy's shape follows the geometry: the forward op carries this trigger
-    params = {**case.params, "kernel_size": 1, "padding": ((1, 0), (0, 0)), "stride": case.params.get("stride") or 1}
+    params: dict[str, Any] = {**case.params, "kernel_size": 1, "padding": ((1, 0), (0, 0)),
+                              "stride": case.params.get("stride") or 1}
     if "dilation" in params:
         params["dilation"] = 1
     params.pop("divisor_override", None) if params.get("divisor_override") == 0 else None
@@ -49,7 +50,9 @@ def _far_boxes(case: Case, rng: np.random.Generator) -> Case | None:
     offset = BOX_OFFSETS[int(rng.integers(0, len(BOX_OFFSETS)))]
     fmt = case.params.get("fmt", "xyxy")
     shift = {"xyxy": [1, 1, 1, 1], "yxyx": [1, 1, 1, 1], "xywh": [1, 1, 0, 0], "cxcywh": [1, 1, 0, 0]}[fmt]
-    arrays = {**case.arrays, **{k: case.arrays[k] + offset * np.array(shift, dtype=np.float64) for k in keys}}
+    arrays: dict[str, np.ndarray] = dict(case.arrays)
+    for k in keys:
+        arrays[k] = case.arrays[k] + offset * np.array(shift, dtype=np.float64)
     return Case(case.op, arrays, dict(case.params), case.exact, f"trigger: boxes moved by {offset:g}")
 
 
