@@ -305,7 +305,7 @@ def test_onnxruntime_nms_agrees_with_the_reference():
 
 # ----------------------------------------------------------------------------- opencv
 
-# Disagreements of OpenCV 5.0.0 with the spec (float32):
+# Disagreements of OpenCV with the spec (float32), the same in 5.0.0 and 5.1.0:
 OPENCV_KNOWN = {
     "nms": {
         "IoU one float64 ulp above": ("ambiguous", None),  # NMS-11: float IoU, float threshold

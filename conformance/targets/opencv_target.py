@@ -1,20 +1,27 @@
 """The ``opencv`` target: each op as a one-node ONNX model run by OpenCV's dnn module (float32, CPU).
 
 The models are the ones the onnxruntime target runs (:mod:`conformance.targets._onnx_models`,
-opset 22), read with ``cv2.dnn.readNetFromONNX(buffer, cv2.dnn.ENGINE_NEW)``: the graph engine of
-OpenCV 5, which is what ``readNetFromONNX``'s default ``ENGINE_AUTO`` picks for these nodes. The
-classic engine is not used: in OpenCV 5.0.0 ``readNetFromONNX(buffer, ENGINE_CLASSIC)`` still builds
-a new-engine net, and the classic importer (reached through a file) cannot parse a ConvTranspose
-whose weight is a graph input.
+opset 22), read with ``cv2.dnn.readNetFromONNX(buffer, engine)``, ``engine`` being OpenCV 5's own
+graph engine under the name the installed version gives it (:func:`dnn_engine`): ``ENGINE_NEW`` in
+OpenCV 5.0 (what its default ``ENGINE_AUTO`` picks for these nodes; ``ENGINE_CLASSIC``, the 4.x
+importer, cannot parse a ConvTranspose whose weight is a graph input) and ``ENGINE_OPENCV`` in 5.1
+(which dropped ``ENGINE_NEW`` and ``ENGINE_CLASSIC``; its ``ENGINE_AUTO`` resolves to
+``ENGINE_OPENCV``). The enum's numbers differ between the two (5.1's ``ENGINE_OPENCV`` = 1 is 5.0's
+``ENGINE_CLASSIC``), so the engine is looked up by name, never passed as a number. ``ENGINE_ORT``
+(ONNX Runtime wrapped by OpenCV) is never used: that would test ONNX Runtime, and a build without it
+silently falls back to OpenCV's engine.
 
 Mapping (the same ONNX nodes and attributes as the onnxruntime target):
 
 * ``conv2d``           -> ``Conv`` (x, w[, b]); ``groups`` -> ``group``.
 * ``conv_transpose2d`` -> ``ConvTranspose`` (x, w[, b]) with ``output_padding``.
 * ``max_pool2d``       -> ``MaxPool`` with ``dilations``, ``ceil_mode``, ``storage_order=0``; with
-  ``return_indices`` the node's ``Indices`` output is requested. OpenCV flattens it over one image,
-  ``c·H·W + h·W + w`` (not over the whole tensor as ONNX says; it leaves n out), and the adapter
-  subtracts ``c·H·W`` to get the spec's per-plane ``h·W + w`` (POOL-MAX-3), a change of notation.
+  ``return_indices`` the node's ``Indices`` output is requested, and the adapter subtracts each
+  plane's offset to get the spec's per-plane ``h·W + w`` (POOL-MAX-3), a change of notation. OpenCV
+  5.1 flattens the index over the whole tensor as ONNX says (offset ``(n·C + c)·H·W``); 5.0 flattens
+  it over one image (offset ``c·H·W``). Which one the installed OpenCV uses is read once per worker
+  from a (2, 2, 1, 1) MaxPool (:meth:`OpenCVTarget._indices_per_image`); any other answer is an
+  adapter error, not a guess.
 * ``avg_pool2d``       -> ``AveragePool`` with ``ceil_mode`` and ``count_include_pad``.
 * padding: numbers -> ``pads = [t, l, b, r]``; "valid" / "same" / "same_lower" -> ``auto_pad =
   VALID / SAME_UPPER / SAME_LOWER``, so OpenCV's own reading of auto_pad is what is tested.
@@ -32,26 +39,7 @@ Unsupported (raised as :class:`~conformance.targets.Unsupported`, never emulated
 * ``conv_transpose2d(padding="same" | "same_lower")``: not a transposed-convolution padding in the
   spec (CONVT-5).
 
-Disagreements with the spec found with OpenCV 5.0.0 (each pinned by a strict xfail test in
-tests/test_target_opencv.py; the runner reports them as failures):
-
-* auto_pad SAME_UPPER / SAME_LOWER (Conv, AveragePool, MaxPool without Indices) always pads K − 1
-  in total, split with the odd pad at the end, whatever the stride, the dilation and UPPER/LOWER
-  (SIZE-5, SIZE-6); MaxPool with Indices pads nothing at the start instead (SIZE-5).
-* a 1×1 Conv with padding (unless C = M = 1 or depthwise) ignores the pads: the unpadded result is
-  written at the top-left of the larger output and the rest is left uninitialised (CONV-5).
-* ceil_mode keeps a last window that starts in the end padding (SIZE-7 ``naive-ceil``).
-* AveragePool with count_include_pad=1 divides a ceil_mode window that hangs past the padded extent
-  by KH·KW (POOL-AVG-2 ``full-kernel-divisor``).
-* MaxPool with Indices: a window with no value above −FLT_MAX (wholly in padding, or all −∞) gives 0
-  and index 0 instead of −∞ and −1 (POOL-MAX-1, POOL-MAX-3); NaN is skipped (POOL-MAX-2
-  ``nan-ignored``). MaxPool without Indices gives −FLT_MAX for such windows and drops a NaN in a
-  window's first tap.
-* Conv turns NaN and +∞ outputs into +FLT_MAX (TOL-5).
-* an empty batch (N = 0): Conv kills the process with SIGFPE (the runner reports a crash), and
-  ConvTranspose, MaxPool and AveragePool return no array (None) instead of shape (0, C, OH, OW).
-
-Augmentation ops (AUG-*, spec/augmentation.md), added for issue 7. Each (n, c) plane of the
+Augmentation ops (AUG-*, spec/augmentation.md). Each (n, c) plane of the
 NCHW batch is one single-channel ``cv2`` image (float32 in a float32 run, uint8 for the
 ``*_uint8`` ops, whose arrays the runner sends unchanged); parameters are passed the way
 OpenCV's documentation and tutorials pass them, not converted to the spec's conventions:
@@ -63,8 +51,7 @@ OpenCV's documentation and tutorials pass them, not converted to the spec's conv
 * ``zoom``      -> ``getRotationMatrix2D(centre, 0, f)`` for one factor; a pair ``(f_x, f_y)``
   -> the matrix ``[[f_x, 0, (1 - f_x) c_x], [0, f_y, (1 - f_y) c_y]]`` about the same centre.
 * ``shear``     -> ``[[1, tan(angle), -tan(angle) c_y], [0, 1, 0]]`` about that centre.
-* ``affine``    -> ``warpAffine(plane, matrix[:2])``: the spec's matrix as it is, which OpenCV
-  reads in its frame with pixel centres at integers (AUG-3 ``integer-centres``).
+* ``affine``    -> ``warpAffine(plane, matrix[:2])``: the spec's matrix as it is.
 * interpolation ``nearest`` / ``bilinear`` -> ``INTER_NEAREST`` / ``INTER_LINEAR``; fill mode
   ``constant`` / ``nearest`` / ``reflect`` / ``wrap`` -> ``BORDER_CONSTANT`` (``borderValue``
   = fill_value) / ``BORDER_REPLICATE`` / ``BORDER_REFLECT`` (``fedcba|abcdefgh``, the spec's
@@ -74,25 +61,14 @@ OpenCV's documentation and tutorials pass them, not converted to the spec's conv
 * ``adjust_brightness`` -> ``cv2.multiply(plane, factor)`` (saturating for uint8, like the
   tutorials' ``convertScaleAbs(alpha=factor)``, which for a non-negative factor on uint8 is
   the same operation).
-* ``channel_shift`` -> ``cv2.add(plane, offset[c])``, the offset a Scalar as users pass it.
-  (A 4x1 plane goes to both as 1x4: the binding would read a 4x1 array as a Scalar.)
+* ``channel_shift`` -> ``cv2.add(plane, offset[c])``, the offset a Scalar (a Python float) as
+  users pass it.
+* For both, a plane of a Scalar's own shape (n x 1, n <= 4) that the binding reads as a Scalar (a
+  result of another shape or a cv2.error: 1x1 in OpenCV 5.1, whose result is 4x1; 4x1 in 5.0) gets
+  the factor / offset as a float64 array of the plane's shape, with ``dtype`` = the plane's depth:
+  still OpenCV's arithmetic, with a result of the plane's shape.
 * rescale and the standardisations: OpenCV has no such function (not implemented).
 * ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
-
-What the runner finds with OpenCV 5.0.0 (``cnnspec run --target opencv --dtype float32``;
-pinned in tests/test_augmentation_targets.py):
-
-* rotate (about ``((w-1)/2, (h-1)/2)``), shear, flips, brightness and float channel shifts
-  conform; the four border modes are the spec's fill modes in bilinear warps.
-* nearest-neighbour ties go to the even index (AUG-5 ``round-half-even``): translate, zoom,
-  and their uint8 twins; at a quarter turn of an odd H - W image the same ties come through
-  cos 90° and are counted ambiguous (AUG-24).
-* ``warpAffine`` reads the spec's absolute matrix with pixel centres at integers (AUG-3
-  ``integer-centres``).
-* ``cv2.add(uint8, 21.5)`` converts the Scalar to the image depth first (21.5 -> 22, half to
-  even), so x + 21.5 gives x + 22 for odd x where AUG-2 gives x + 21: no named variant.
-* float64 images are warped at positions quantised to 1/32 pixel (bilinear) and 1/1024 (nearest),
-  far outside AUG-24's bound; float32 images are not (the reason the target runs float32 only).
 """
 
 from __future__ import annotations
@@ -109,16 +85,36 @@ from . import _onnx_models as om
 #: How many imported networks one worker keeps.
 CACHE_SIZE = 64
 
+#: The names OpenCV gives its own ONNX graph engine: ENGINE_NEW in 5.0, ENGINE_OPENCV from 5.1 on.
+ENGINE_NAMES = ("ENGINE_NEW", "ENGINE_OPENCV")
+
+
+def dnn_engine(cv2: Any) -> int:
+    """The ``engine`` argument of ``cv2.dnn.readNetFromONNX`` that selects OpenCV's own graph engine."""
+    for name in ENGINE_NAMES:
+        if hasattr(cv2.dnn, name):
+            return int(getattr(cv2.dnn, name))
+    raise Unsupported(f"OpenCV {cv2.__version__} has none of cv2.dnn.{' / '.join(ENGINE_NAMES)} (OpenCV 5's "
+                      f"graph engine, which the adapter runs)")
+
 
 @uint8_aliases
 class OpenCVTarget(Target):
     name = "opencv"
     requires = ("cv2", "onnx")
+    #: Rejection conformance: node attributes and inputs cv2.dnn receives as they are; NMS thresholds
+    #: and boxes as cv2.dnn.NMSBoxes receives them (issue 13).
+    passes_invalid = {**{op: ("stride", "dilation", "padding", "groups", "kernel_size", "x-3d", "w-channels",
+                              "b-short", "groups-not-dividing", "kernel-too-large", "output-padding-at-stride")
+                         for op in ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d")},
+                      **{op: ("iou_threshold", "inverted-box", "nan-box", "nan-score")
+                         for op in ("nms", "batched_nms", "soft_nms")}}
     devices = ("cpu",)
 
     def __init__(self) -> None:
         super().__init__()
         self._nets: OrderedDict[Any, Any] = OrderedDict()
+        self._per_image: bool | None = None
 
     def version(self) -> str:
         import cv2
@@ -134,6 +130,7 @@ class OpenCVTarget(Target):
 
         cv2.setNumThreads(1)
         self._nets.clear()
+        self._per_image = None
 
     def _net(self, spec: om.NodeModel) -> Any:
         net = self._nets.get(spec)
@@ -143,7 +140,7 @@ class OpenCVTarget(Target):
         import cv2
 
         model = np.frombuffer(spec.build().SerializeToString(), dtype=np.uint8)
-        net = cv2.dnn.readNetFromONNX(model, cv2.dnn.ENGINE_NEW)
+        net = cv2.dnn.readNetFromONNX(model, dnn_engine(cv2))
         self._nets[spec] = net
         if len(self._nets) > CACHE_SIZE:
             self._nets.popitem(last=False)
@@ -182,8 +179,25 @@ class OpenCVTarget(Target):
             return out[0]
         idx = out[1]
         if isinstance(idx, np.ndarray) and idx.shape == np.shape(out[0]) and idx.ndim == 4:
-            idx = om.plane_indices(idx, np.shape(x), per_image=True)
+            idx = om.plane_indices(idx, np.shape(x), per_image=self._indices_per_image())
         return out[0], idx
+
+    def _indices_per_image(self) -> bool:
+        """Whether OpenCV flattens MaxPool's Indices over one image (5.0: ``c·H·W + h·W + w``) rather
+        than over the whole tensor as ONNX says (5.1): read from a 1x1 MaxPool of a (2, 2, 1, 1) input,
+        whose indices are [0, 1, 2, 3] flattened over the tensor and [0, 1, 0, 1] over each image."""
+        if self._per_image is None:
+            spec = om.max_pool_model((2, 2, 1, 1), "float32", 1, return_indices=True)
+            raw = self._run(spec, {"x": np.zeros((2, 2, 1, 1), np.float32)})[1]
+            got = None if raw is None else np.asarray(raw).ravel().tolist()
+            if got == [0, 1, 2, 3]:
+                self._per_image = False
+            elif got == [0, 1, 0, 1]:
+                self._per_image = True
+            else:
+                raise RuntimeError(f"OpenCV's MaxPool Indices of a 1x1 window over a (2, 2, 1, 1) input are {got}: "
+                                   f"neither flattened over the tensor [0, 1, 2, 3] nor over each image [0, 1, 0, 1]")
+        return self._per_image
 
     def avg_pool2d(self, x, kernel_size, *, stride=None, padding=0, ceil_mode=False,
                    count_include_pad=True, divisor_override=None):
@@ -261,17 +275,30 @@ class OpenCVTarget(Target):
         return self._planes(x, lambda p: cv2.flip(p, 0), layout)
 
     @staticmethod
-    def _elementwise(fn: Any) -> Any:
-        """``fn`` on a plane; a 4x1 plane goes as 1x4, since OpenCV's Python binding reads a 4x1
-        array as a Scalar (and then refuses "scalar op scalar"): the same elements either way."""
-        def call(p):
-            return fn(p.reshape(1, 4)).reshape(4, 1) if p.shape == (4, 1) else fn(p)
-        return call
+    def _arithmetic(fn: Any, plane: np.ndarray, value: float) -> np.ndarray:
+        """``fn(plane, value)``: cv2.multiply or cv2.add with ``value`` a Scalar, as users call them. A
+        plane of a Scalar's own shape (n x 1, n <= 4) may be read as a Scalar by the binding (OpenCV 5.1
+        returns a 4x1 result for a 1x1 plane, 5.0 refuses a 4x1 one); such a plane, when that happens,
+        gets ``value`` as a float64 array of its shape, with ``dtype`` = its depth (on larger planes both
+        forms give the same uint8 results in 5.0 and 5.1)."""
+        import cv2
+
+        if not (plane.ndim == 2 and plane.shape[1] == 1 and plane.shape[0] <= 4):
+            return fn(plane, value)
+        try:
+            out = fn(plane, value)
+            if out.shape == plane.shape:
+                return out
+        except cv2.error:
+            pass
+        depth = {np.dtype(np.uint8): cv2.CV_8U, np.dtype(np.float32): cv2.CV_32F,
+                 np.dtype(np.float64): cv2.CV_64F}[plane.dtype]
+        return fn(plane, np.full(plane.shape, value, dtype=np.float64), dtype=depth)
 
     def adjust_brightness(self, x, factor, layout="NCHW"):
         import cv2
 
-        return self._planes(x, self._elementwise(lambda p: cv2.multiply(p, float(factor))), layout)
+        return self._planes(x, lambda p: self._arithmetic(cv2.multiply, p, float(factor)), layout)
 
     def channel_shift(self, x, offset, layout="NCHW"):
         import cv2
@@ -282,8 +309,7 @@ class OpenCVTarget(Target):
         out = np.empty_like(x)
         for n in range(x.shape[0]):
             for c in range(x.shape[1]):
-                add = self._elementwise(lambda p, o=float(off[c]): cv2.add(p, o))
-                out[n, c] = add(np.ascontiguousarray(x[n, c]))
+                out[n, c] = self._arithmetic(cv2.add, np.ascontiguousarray(x[n, c]), float(off[c]))
         return out
 
     # --- detection (NMS-*: issue 4) --------------------------------------------------------------
