@@ -14,7 +14,7 @@ import numpy as np
 
 import reference
 
-from . import ops_augmentation, ops_detection
+from . import ops_augmentation, ops_boxes, ops_detection, ops_segmentation, ops_sizes
 from .strategies.conv import EXACT_MAX, Case
 
 
@@ -166,4 +166,5 @@ CONV_CORPUS: dict[str, list[Case]] = {
 }
 
 #: Every op's curated cases: the convolution family's above and the other families', composed here.
-CORPUS: dict[str, list[Case]] = {**CONV_CORPUS, **ops_augmentation.CORPUS, **ops_detection.CORPUS}
+CORPUS: dict[str, list[Case]] = {**CONV_CORPUS, **ops_augmentation.CORPUS, **ops_detection.CORPUS,
+                                 **ops_sizes.CORPUS, **ops_boxes.CORPUS, **ops_segmentation.CORPUS}

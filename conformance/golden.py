@@ -114,7 +114,7 @@ def _canon(a: np.ndarray) -> np.ndarray:
 
 def npy_bytes(a: np.ndarray) -> bytes:
     """``a`` as a .npy file, format 1.0, little-endian, C order, never pickled (GOLD-1)."""
-    a = np.ascontiguousarray(a)
+    a = np.asarray(a, order="C")  # not ascontiguousarray: it makes a 0-d array (a size, a mean) 1-d
     a = a.astype(a.dtype.newbyteorder("<"), copy=False)
     buf = io.BytesIO()
     np.lib.format.write_array(buf, a, version=(1, 0), allow_pickle=False)
@@ -418,12 +418,17 @@ _STRING_PADDING = {"padding=valid", "padding=same", "padding=same_lower"}
 def wanted_features(params_seen: set[str], features_seen: set[str], pooling: bool) -> set[str]:
     """The option values an op should reach (GOLD-11), from the parameters its cases have:
     string padding only for an op some case of which pads with a string (conv_transpose2d
-    has none), stride None only for pooling (the kernel size, POOL-1)."""
+    has none), stride None only for pooling (the kernel size, POOL-1), and neither explicit
+    ((t, b), (l, r)) padding nor stride_h != stride_w for the one-axis helpers (a ``size``
+    parameter: conv_output_size, conv_transpose_output_size, same_padding), whose one axis takes
+    an int or (before, after) (SIZE-2)."""
     want = {"data=exact", "data=real"}
     for key in params_seen:
         want |= OPTION_VALUES.get(key, set())
     if not features_seen & _STRING_PADDING:
         want -= _STRING_PADDING
+    if "size" in params_seen:  # a one-axis helper (conv_output_size …): one padding pair, one stride
+        want -= {"padding=explicit", "stride_h!=stride_w"}
     if pooling and "stride" in params_seen:
         want.add("stride=None")
     return want

@@ -18,8 +18,16 @@ VALUE_PRESERVING = ("rotate", "translate", "zoom", "shear", "affine", "hflip", "
 AUGMENTATION_OPS = tuple(o for op in VALUE_PRESERVING for o in (op, f"{op}_uint8")) + (
     "rescale", "featurewise_fit", "featurewise_standardize", "samplewise_standardize")
 DETECTION_OPS = ("box_iou", "nms", "batched_nms", "soft_nms")
+SIZE_OPS = ("conv_output_size", "conv_transpose_output_size", "same_padding", "conv2d_cost", "col2im")
+BOX_OPS = ("box_convert", "box_area")
+SEGMENTATION_OPS = ("segmentation_labels", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou",
+                    "dense_crf")
 #: Every op the runner checks, in the op table's order.
-OP_NAMES = CONV_OPS + AUGMENTATION_OPS + DETECTION_OPS
+OP_NAMES = CONV_OPS + AUGMENTATION_OPS + DETECTION_OPS + SIZE_OPS + BOX_OPS + SEGMENTATION_OPS
+#: Ops whose results are numbers, not arrays (an int, a pair of ints, a Cost, a float): the worker
+#: turns each number a target returns into a 0-d array, so the comparison judges it like any output.
+SCALAR_RESULTS = ("conv_output_size", "conv_transpose_output_size", "same_padding", "conv2d_cost",
+                  "pixel_accuracy", "mean_iou")
 
 
 def uint8_aliases(cls: type) -> type:

@@ -8,10 +8,10 @@ explicitly, from the families' plain values; no module adds to it when imported.
 
 from __future__ import annotations
 
-from . import ops_augmentation, ops_conv, ops_detection
+from . import ops_augmentation, ops_boxes, ops_conv, ops_detection, ops_segmentation, ops_sizes
 from .types import Case, Expected, OpSpec  # noqa: F401  (re-exported: the registry's types)
 
 #: The op families, in the table's order.
-FAMILIES = (ops_conv, ops_augmentation, ops_detection)
+FAMILIES = (ops_conv, ops_augmentation, ops_detection, ops_sizes, ops_boxes, ops_segmentation)
 
 OPS: dict[str, OpSpec] = {spec.name: spec for family in FAMILIES for spec in family.SPECS}

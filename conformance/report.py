@@ -48,7 +48,7 @@ def repro(target: str, dtype: str, device: str, case: Any) -> str:
         lines.append(f"{k} = {_array_literal(np.asarray(sent))}")
     args = ", ".join(case.arrays)
     kwargs = ", ".join(f"{k}={v!r}" for k, v in case.params.items())
-    call = f"{args}{', ' if kwargs else ''}{kwargs}"
+    call = f"{args}{', ' if args and kwargs else ''}{kwargs}"
     lines += ["", f"target = load_target({target!r})", f"target.setup({dtype!r}, {device!r})",
               f"got = target.{case.op}({call})",
               f"expected = reference.{case.op}({call})",

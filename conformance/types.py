@@ -34,7 +34,7 @@ class Case:
     def describe(self) -> str:
         shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self.arrays.items())
         opts = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{self.op}({shapes}{', ' if opts else ''}{opts})"
+        return f"{self.op}({shapes}{', ' if shapes and opts else ''}{opts})"
 
 
 @dataclass(frozen=True)

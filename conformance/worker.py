@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .opnames import SCALAR_RESULTS
+
 
 @dataclass
 class Reply:
@@ -65,7 +67,8 @@ def _answer(target: Any, op: str, arrays: list[Any], params: dict[str, Any]) -> 
         return ("not-implemented", None, "", 0.0)
     t0 = time.perf_counter()
     try:
-        out = _plain(getattr(target, op)(*arrays, **params))
+        out = getattr(target, op)(*arrays, **params)
+        out = _plain(_numbers_as_arrays(out) if op in SCALAR_RESULTS else out)
         return ("ok", out, "", time.perf_counter() - t0)
     except Unsupported as exc:
         return ("unsupported", None, str(exc), time.perf_counter() - t0)
@@ -140,6 +143,17 @@ def adapter_fault(target: Any, exc: BaseException) -> str:
     if not (isinstance(exc, ADAPTER_EXCEPTIONS) or numpy_shape):
         return ""
     return f"{os.path.abspath(last.tb_frame.f_code.co_filename)}:{last.tb_lineno}"
+
+
+def _numbers_as_arrays(out: Any) -> Any:
+    """The result of an op whose outputs are numbers (conformance.opnames.SCALAR_RESULTS): every
+    number (a Python or NumPy int or float, a bool) as a 0-d array, the items of a tuple (a pair of
+    pads, a named tuple of counts) one by one; anything else unchanged, for the comparison to judge."""
+    if isinstance(out, tuple):
+        return tuple(_numbers_as_arrays(o) for o in out)
+    if isinstance(out, (int, float, np.generic)):
+        return np.asarray(out)
+    return out
 
 
 def _plain(out: Any) -> Any:

@@ -55,6 +55,31 @@ def col2im(col: Any, x_shape: Any, kernel_size: Any, *, stride: Any = 1, padding
 
 
 @ieee
+def col2im_definitional(col: Any, x_shape: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
+                        dilation: Any = 1) -> np.ndarray:
+    """IM2COL-2 as written, one entry of col at a time: each is added to the input position
+    ``(i·Sh + p·Dh − P_top, j·Sw + q·Dw − P_left)`` it was read from, or dropped in the padding."""
+    if not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4:
+        fail("x_shape", x_shape, "IM2COL-2", "must be a 4-tuple (N, C, H, W)")
+    shape = tuple(as_int(v, "x_shape", "IM2COL-2", 0) for v in x_shape)
+    if min(shape[1:]) < 1:
+        fail("x_shape", x_shape, "SPEC-7", "C, H and W must be >= 1")
+    g = win.geometry(shape, kernel_size, stride, padding, dilation)
+    n_, c_, h_, w_ = shape
+    (oh, ow), (kh, kw) = g.out_hw, g.kernel
+    ca = as_array(col, "col", 2, "IM2COL-2")
+    if ca.shape != (n_ * oh * ow, c_ * kh * kw):
+        fail("col.shape", ca.shape, "IM2COL-2", f"must be {(n_ * oh * ow, c_ * kh * kw)} for x_shape {shape}")
+    out = np.zeros(shape)
+    for n, i, j, c, p, q in np.ndindex(n_, oh, ow, c_, kh, kw):
+        u = i * g.stride[0] + p * g.dilation[0] - g.pads[0][0]
+        v = j * g.stride[1] + q * g.dilation[1] - g.pads[1][0]
+        if 0 <= u < h_ and 0 <= v < w_:
+            out[n, c, u, v] += ca[(n * oh + i) * ow + j, (c * kh + p) * kw + q]
+    return out
+
+
+@ieee
 def im2col_definitional(x: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
                         dilation: Any = 1) -> np.ndarray:
     """IM2COL-1 as written, one entry at a time."""

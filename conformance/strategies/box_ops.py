@@ -44,11 +44,11 @@ def box_convert_cases(draw: Any) -> Case:
 
 @st.composite
 def box_area_cases(draw: Any) -> Case:
-    """box_area(boxes, fmt): zero-area boxes included; ``fmt`` left out when it is "xyxy"."""
+    """box_area(boxes, fmt): zero-area boxes included."""
     b, real = draw(_boxes())
     fmt = draw(st.sampled_from(FORMATS))
     given = b if fmt == "xyxy" else box_convert(b, "xyxy", fmt)
-    return Case("box_area", {"boxes": given}, {} if fmt == "xyxy" else {"fmt": fmt}, not real,
+    return Case("box_area", {"boxes": given}, {"fmt": fmt}, not real,
                 "real data" if real else "")
 
 

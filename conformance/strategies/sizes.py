@@ -4,9 +4,8 @@ spec/cost.md, spec/im2col.md).
 Every strategy draws a :class:`~conformance.types.Case` that is valid by construction: the
 geometry (kernel, stride, dilation, padding) is drawn first and the input length is then drawn
 from the lengths that fit it (SIZE-4, SIZE-8), so nothing is filtered. The one-axis helpers
-take ints, so their cases carry no arrays: everything is a keyword, and a keyword equal to the
-reference's default is left out (a user function that lacks an option is still checked on
-every case that does not need it).
+take ints, so their cases carry no arrays: everything is a keyword, every keyword written out
+(the runner leaves the defaults out of every fourth generated case itself).
 
 Shrinking goes towards the simplest case: a 1-long axis, a 1-tap kernel, stride and dilation
 1, no padding, floor mode, one image of one channel, exact data 0.
@@ -25,21 +24,6 @@ from .conv import channels, data, im2col_cases, int_or_pair, windows
 
 #: The largest stretch added to the shortest length that fits: long enough for strides to wrap.
 EXTRA = 24
-
-#: Keyword defaults of the one-axis helpers and of conv2d_cost (the reference's signatures).
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "conv_output_size": {"stride": 1, "padding": 0, "dilation": 1, "ceil_mode": False},
-    "conv_transpose_output_size": {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1},
-    "same_padding": {"stride": 1, "dilation": 1, "lower": False},
-    "conv2d_cost": {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True},
-}
-
-
-def keywords(op: str, params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` without the keywords that equal the reference's defaults (type included)."""
-    d = DEFAULTS[op]
-    return {k: v for k, v in params.items() if not (k in d and type(v) is type(d[k]) and v == d[k])}
-
 
 #: One-axis padding forms of conv_output_size (SIZE-2: an int, (before, after) or a string).
 AXIS_PADDINGS = ("int", "pair", "valid", "same", "same_lower")
@@ -61,7 +45,7 @@ def conv_output_size_cases(draw: Any) -> Case:
     padding = before if form == "int" else (before, after) if form == "pair" else form
     params = {"size": size, "kernel_size": k, "stride": s, "padding": padding, "dilation": d,
               "ceil_mode": ceil_mode}
-    return Case("conv_output_size", {}, keywords("conv_output_size", params))
+    return Case("conv_output_size", {}, params)
 
 
 @st.composite
@@ -78,7 +62,7 @@ def conv_transpose_output_size_cases(draw: Any) -> Case:
     size = max(1, 1 + -(-short // s)) + draw(integers(0, EXTRA))
     params = {"size": size, "kernel_size": k, "stride": s, "padding": pads if pair else before,
               "output_padding": op, "dilation": d}
-    return Case("conv_transpose_output_size", {}, keywords("conv_transpose_output_size", params))
+    return Case("conv_transpose_output_size", {}, params)
 
 
 @st.composite
@@ -87,7 +71,7 @@ def same_padding_cases(draw: Any) -> Case:
     total clamped at 0), even and odd totals, dilation up to 3."""
     params = {"size": draw(integers(1, 1 + EXTRA)), "kernel_size": draw(integers(1, 6)),
               "stride": draw(integers(1, 5)), "dilation": draw(integers(1, 3)), "lower": draw(booleans())}
-    return Case("same_padding", {}, keywords("same_padding", params))
+    return Case("same_padding", {}, params)
 
 
 @st.composite
@@ -102,7 +86,7 @@ def conv2d_cost_cases(draw: Any) -> Case:
     params = {"x_shape": (n, c) + tuple(geo["hw"]), "w_shape": (m, c // g) + tuple(geo["kernel"]),
               "stride": draw(int_or_pair(geo["stride"])), "padding": geo["padding"],
               "dilation": draw(int_or_pair(geo["dilation"])), "groups": g, "bias": draw(booleans())}
-    return Case("conv2d_cost", {}, keywords("conv2d_cost", params))
+    return Case("conv2d_cost", {}, params)
 
 
 @st.composite
@@ -129,5 +113,5 @@ CASES = {
     "col2im": col2im_cases,
 }
 
-__all__ = ["CASES", "DEFAULTS", "keywords", "conv_output_size_cases", "conv_transpose_output_size_cases",
+__all__ = ["CASES", "conv_output_size_cases", "conv_transpose_output_size_cases",
            "same_padding_cases", "conv2d_cost_cases", "col2im_cases"]

@@ -47,6 +47,14 @@ Mapping:
     (checked, not reordered here). It is transposed to (N, OH, OW, C*KH*KW) and reshaped
     to (N*OH*OW, C*KH*KW).
 
+``conv_output_size``, ``conv_transpose_output_size``, ``same_padding`` (issue 13)
+    ``jax.eval_shape`` of ``lax.conv_general_dilated`` / ``lax.conv_transpose`` (output_padding
+    written into the forward padding as above) on abstract (1, 1, size, 1) values, and
+    ``lax.padtype_to_pads`` with the dilated window D·(K − 1) + 1 for 'same' padding. ceil_mode
+    is Unsupported (lax has none).
+``segmentation_labels``
+    ``jnp.argmax(logits, axis=-3)``.
+
 Unsupported (raised as :class:`Unsupported`):
 
 * ``max_pool2d(return_indices=True)``: ``lax.reduce_window`` returns values only; JAX has
@@ -70,6 +78,11 @@ Known disagreements with the spec (found by tests/test_target_jax.py, left visib
 
 * POOL-MAX-4 with NaN: the VJP of reduce_window max (select_and_gather_add with ``>=``)
   never selects a NaN, so a NaN window's dy goes to a non-NaN element, not its first NaN.
+* SIZE-1: JAX's shape rules accept what lowering rejects: ``jax.eval_shape`` of
+  ``lax.conv_general_dilated`` with stride 0 gives a shape (a floor division by zero, with a NumPy
+  warning) where running it fails ("expects window to have positive stride"), and
+  ``lax.padtype_to_pads`` with stride 0 returns pads; a kernel of size 0 in ``lax.conv_transpose``
+  gives a shape too. A negative padding is XLA's crop (SIZE-2 ``negative-padding-crops``).
 * POOL-MAX-3 / POOL-MAX-4 with −∞ inputs: the padding is the −∞ init value and competes
   in the VJP's selection, so in a window whose input values are all −∞ and whose first tap
   is padding, dy goes to the padding and is dropped; the spec sends it to the window's
@@ -196,10 +209,12 @@ class JaxTarget(Target):
     name = "jax"
     requires = ("jax",)
     #: Rejection conformance: what jax.lax receives as it is (issue 13).
-    passes_invalid = {op: ("stride", "dilation", "padding", "groups", "kernel_size", "x-3d", "w-channels",
-                           "groups-not-dividing", "kernel-too-large")
-                      for op in ("conv2d", "conv2d_backward", "conv_transpose2d", "max_pool2d", "avg_pool2d",
-                                 "max_pool2d_backward", "avg_pool2d_backward")}
+    passes_invalid = {**{op: ("stride", "dilation", "padding", "groups", "kernel_size", "x-3d", "w-channels",
+                              "groups-not-dividing", "kernel-too-large")
+                         for op in ("conv2d", "conv2d_backward", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+                                    "max_pool2d_backward", "avg_pool2d_backward")},
+                      **{op: ("stride", "dilation", "padding", "kernel_size")
+                         for op in ("conv_output_size", "conv_transpose_output_size", "same_padding")}}
     devices = ("cpu", "cuda")
 
     def setup(self, dtype: str, device: str) -> None:
@@ -322,6 +337,62 @@ class JaxTarget(Target):
     def im2col(self, x, kernel_size, *, stride=1, padding=0, dilation=1):
         return self._np(self._call(_patches, self._j(x), _pair(kernel_size), _pair(stride),
                                    _padding(padding), _pair(dilation)))
+
+    # --- output sizes and 'same' padding: JAX's shape inference ----------------------------------
+    #
+    # ``jax.eval_shape`` runs the primitives' shape rules on abstract (1, 1, size, 1) values: no data,
+    # no arithmetic of the op, only the size formula JAX's convolution uses. 'same' padding is
+    # ``lax.padtype_to_pads``, the function lax.conv_general_dilated resolves "SAME" / "SAME_LOWER"
+    # with; it takes the dilated window D·(K − 1) + 1, as the convolution passes it.
+
+    def _abstract(self, *shape: Any) -> Any:
+        return self._jax.ShapeDtypeStruct(shape, self._dt)
+
+    def conv_output_size(self, size, kernel_size, *, stride=1, padding=0, dilation=1, ceil_mode=False):
+        """``lax.conv_general_dilated`` under ``jax.eval_shape``; ceil_mode is Unsupported (lax has none)."""
+        from jax import lax
+
+        if ceil_mode:
+            raise Unsupported("jax.lax has no ceil_mode (neither conv_general_dilated nor reduce_window, nor "
+                              "flax's or haiku's pooling)")
+        if isinstance(padding, str):
+            pad: Any = _STRINGS[padding]
+        else:
+            before, after = padding if isinstance(padding, (tuple, list)) else (padding, padding)
+            pad = ((before, after), (0, 0))
+        out = self._jax.eval_shape(
+            lambda x, w: lax.conv_general_dilated(x, w, window_strides=(stride, 1), padding=pad,
+                                                  rhs_dilation=(dilation, 1), dimension_numbers=_DN),
+            self._abstract(1, 1, size, 1), self._abstract(1, 1, kernel_size, 1))
+        return np.int64(out.shape[2])
+
+    def conv_transpose_output_size(self, size, kernel_size, *, stride=1, padding=0, output_padding=0, dilation=1):
+        """``lax.conv_transpose`` under ``jax.eval_shape``, output_padding written into the forward
+        padding as conv_transpose2d writes it (see the module docstring)."""
+        from jax import lax
+
+        before, after = padding if isinstance(padding, (tuple, list)) else (padding, padding)
+        fwd = ((before, after - output_padding), (0, 0))
+        out = self._jax.eval_shape(
+            lambda x, w: lax.conv_transpose(x, w, strides=(stride, 1), padding=fwd, rhs_dilation=(dilation, 1),
+                                            dimension_numbers=_DN, transpose_kernel=True,
+                                            use_consistent_padding=True),
+            self._abstract(1, 1, size, 1), self._abstract(1, 1, kernel_size, 1))
+        return np.int64(out.shape[2])
+
+    def same_padding(self, size, kernel_size, *, stride=1, dilation=1, lower=False):
+        """``lax.padtype_to_pads((size,), (D·(K − 1) + 1,), (stride,), "SAME" | "SAME_LOWER")``."""
+        from jax import lax
+
+        (before, after), = lax.padtype_to_pads((size,), (dilation * (kernel_size - 1) + 1,), (stride,),
+                                               "SAME_LOWER" if lower else "SAME")
+        return np.int64(before), np.int64(after)
+
+    # --- segmentation -------------------------------------------------------------------------
+
+    def segmentation_labels(self, logits):
+        """``jnp.argmax(logits, axis=-3)`` (NumPy's rule: the first occurrence of the maximum)."""
+        return np.asarray(self._jnp.argmax(self._j(logits), axis=-3)).astype(np.int64)
 
 
 TARGET = JaxTarget

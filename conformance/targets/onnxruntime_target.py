@@ -11,6 +11,10 @@ Mapping (models built by :mod:`conformance.targets._onnx_models`, opset 22):
 * ``avg_pool2d``       -> ``AveragePool`` with ``ceil_mode`` and ``count_include_pad``.
 * padding: ints and pairs -> ``pads = [t, l, b, r]``; "valid" / "same" / "same_lower" ->
   ``auto_pad = VALID / SAME_UPPER / SAME_LOWER`` (ONNX's own resolution of SAME is what is tested).
+* ``conv_output_size`` / ``conv_transpose_output_size`` (issue 13): the output height that ONNX's
+  strict shape inference (``onnx.shape_inference.infer_shapes``) gives a one-node ``Conv`` (floor
+  mode), ``MaxPool`` with ``ceil_mode=1`` (ceil mode) or ``ConvTranspose`` model on a (1, 1, size, 1)
+  input; no session runs. (With onnx 1.23 it conforms, ceil_mode's correction included.)
 * No backward ops: an ONNX inference session has no gradients, so ``conv2d_backward``,
   ``max_pool2d_backward`` and ``avg_pool2d_backward`` are left undefined ("not implemented");
   ``im2col`` has no ONNX operator and is undefined too.
@@ -89,7 +93,9 @@ class OnnxRuntimeTarget(Target):
                          for op in ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d")},
                       **{op: ("iou_threshold", "score_threshold", "max_output", "max_output_per_class",
                               "inverted-box", "nan-box", "nan-score", "scores-short")
-                         for op in ("nms", "batched_nms")}}
+                         for op in ("nms", "batched_nms")},
+                      **{op: ("stride", "dilation", "padding", "kernel_size")
+                         for op in ("conv_output_size", "conv_transpose_output_size")}}
     devices = ("cpu",)
     #: Graph optimisation level: "disable_all" (default, see the module docstring), "basic",
     #: "extended" or "all".
@@ -279,6 +285,46 @@ class OnnxRuntimeTarget(Target):
         limit = n if max_output_per_class is None else int(max_output_per_class)
         sel = self._nms_select(cpb, b, table, iou_threshold, score_threshold, limit)
         return rank_sort(sel[:, 2], s)
+
+    # --- output sizes: ONNX shape inference (SIZE-3 ... SIZE-8) -------------------------------
+    #
+    # A one-axis size is the H that ``onnx.shape_inference.infer_shapes`` (strict mode) gives the
+    # output of a one-node model on a (1, 1, size, 1) input: Conv in floor mode, MaxPool (ceil_mode=1)
+    # in ceil mode, ConvTranspose for the transposed size, attributes mapped by _onnx_models as for
+    # the ops themselves. No session runs: this is the shape inference a runtime applies when it loads
+    # a model, checked apart from the kernels' own output sizes.
+
+    def _inferred_h(self, spec: om.NodeModel) -> np.int64:
+        from onnx import shape_inference
+
+        model = shape_inference.infer_shapes(spec.build(), strict_mode=True)
+        dim = model.graph.output[0].type.tensor_type.shape.dim[2]
+        if not dim.HasField("dim_value"):
+            raise ValueError(f"ONNX shape inference left the output height unknown ({dim})")
+        return np.int64(dim.dim_value)
+
+    @staticmethod
+    def _axis_pads(padding: Any) -> Any:
+        """One axis's padding as the 2-D form _onnx_models maps: ((before, after), (0, 0)), or a string."""
+        if isinstance(padding, str):
+            return padding
+        before, after = padding if isinstance(padding, (tuple, list)) else (padding, padding)
+        return ((before, after), (0, 0))
+
+    def conv_output_size(self, size, kernel_size, *, stride=1, padding=0, dilation=1, ceil_mode=False):
+        if ceil_mode:
+            spec = om.max_pool_model((1, 1, size, 1), self.dtype, (kernel_size, 1), stride=(stride, 1),
+                                     padding=self._axis_pads(padding), dilation=(dilation, 1), ceil_mode=True)
+        else:
+            spec = om.conv_model((1, 1, size, 1), (1, 1, kernel_size, 1), False, self.dtype, stride=(stride, 1),
+                                 padding=self._axis_pads(padding), dilation=(dilation, 1))
+        return self._inferred_h(spec)
+
+    def conv_transpose_output_size(self, size, kernel_size, *, stride=1, padding=0, output_padding=0, dilation=1):
+        spec = om.conv_transpose_model((1, 1, size, 1), (1, 1, kernel_size, 1), False, self.dtype,
+                                       stride=(stride, 1), padding=self._axis_pads(padding),
+                                       output_padding=(output_padding, 0), dilation=(dilation, 1))
+        return self._inferred_h(spec)
 
 
 def _check_pool_pads(kernel_size: Any, padding: Any) -> None:

@@ -45,6 +45,13 @@ Mapping per op:
   resolves to zero maps. divisor_override has no TensorFlow counterpart -> Unsupported.
 - ``*_backward`` of the pools -> ``tf.GradientTape`` over the same forward call.
 
+Sizes and segmentation (issue 13; see the comments above those methods): conv_output_size is the
+static shape of a traced ``tf.nn.conv2d``, conv_transpose_output_size Keras' Conv2DTranspose
+``compute_output_shape`` (zero padding only), segmentation_labels ``tf.math.argmax``,
+confusion_matrix ``tf.math.confusion_matrix`` (no ignore_index: Unsupported), pixel_accuracy,
+per_class_iou and mean_iou ``keras.metrics.Accuracy`` / ``IoU`` / ``MeanIoU`` fed the matrix's cells
+with their counts as sample weights.
+
 ceil_mode (SIZE-7): TensorFlow has none. When ceil_mode gives the same output size as
 floor mode it changes nothing and the case goes through; otherwise Unsupported.
 
@@ -72,6 +79,15 @@ tests/test_target_tensorflow.py:
   weight over padding gives ±inf where the spec's 0 · inf term gives NaN.
 - CONV-2 / SPEC-7: the oneDNN Conv2D (float32, bfloat16) returns an empty batch in the
   input's shape (N = 0, C channels) instead of (0, M, OH, OW); float64 and float16 are right.
+- SEG-5 / SEG-6 / SEG-7: Keras' metrics return 0, not NaN, where the spec's quotient is 0/0:
+  ``Accuracy`` with every weight 0 (an all-ignored image), ``IoU`` of a class absent from
+  prediction and truth, ``MeanIoU`` when every class is absent. They also add
+  ``backend.epsilon()`` = 1e-7 to each IoU denominator (and to MeanIoU's class count), a relative
+  error of 1e-7/denominator: beyond the float32 bound for weighted counts whose denominators are
+  small (a normalised confusion matrix). ``IoU`` and ``MeanIoU`` compute in float32 whatever the
+  metric's dtype (a float64 run gets float32 results, TOL-6).
+- SIZE-1: the static shape function of Conv2D accepts a filter with a zero-size dimension
+  (kernel_size 0 gives H + 1) that the kernel rejects ("filter must not have zero elements").
 - POOL-1 / SPEC-7: ``tf.nn.max_pool_with_argmax`` rejects an empty batch ("tensor_in must
   not be empty"); it propagates as a failure, not Unsupported, because the spec requires N = 0.
 
@@ -230,7 +246,9 @@ class TensorFlowTarget(Target):
                                     "max_pool2d_backward", "avg_pool2d_backward")},
                       **{op: ("iou_threshold", "score_threshold", "max_output", "max_output_per_class", "sigma",
                               "inverted-box", "nan-box", "nan-score", "scores-short")
-                         for op in ("nms", "batched_nms", "soft_nms", "box_iou")}}
+                         for op in ("nms", "batched_nms", "soft_nms", "box_iou")},
+                      **{op: ("stride", "dilation", "padding", "kernel_size")
+                         for op in ("conv_output_size", "conv_transpose_output_size")}}
     devices = ("cpu", "cuda")
 
     def setup(self, dtype: str, device: str) -> None:
@@ -677,6 +695,105 @@ class TensorFlowTarget(Target):
     def samplewise_standardize(self, x, *, eps=1e-6, layout="NCHW"):
         self._check_layout(layout)
         return self._nchw(self._run(lambda: self.tf.image.per_image_standardization(self._image(x))))
+
+    # --- output sizes: TensorFlow's static shapes (SIZE-3 ... SIZE-8; issue 13) ----------------------
+    #
+    # conv_output_size is the H of the static output shape TensorFlow's Conv2D shape function gives a
+    # traced ``tf.nn.conv2d`` on a [1, size, 1, 1] TensorSpec (``tf.function(...).get_concrete_function``:
+    # no data, no kernel): explicit pads [[0, 0], [before, after], [0, 0], [0, 0]], "VALID", "SAME".
+    # TensorFlow has no ceil_mode and no SAME_LOWER: Unsupported. conv_transpose_output_size is
+    # ``keras.layers.Conv2DTranspose(...).compute_output_shape`` (tf.nn.conv2d_transpose takes its
+    # output shape as an argument); Keras' transposed convolution has "valid" and its own "same" only,
+    # so only zero padding maps, and it requires output_padding < strides and refuses strides > 1 with
+    # dilation_rate > 1 ("not supported"): Unsupported.
+
+    def conv_output_size(self, size, kernel_size, *, stride=1, padding=0, dilation=1, ceil_mode=False):
+        tf = self.tf
+        if ceil_mode:
+            raise Unsupported("TensorFlow has no ceil_mode")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise Unsupported(f"padding={padding!r}: TensorFlow has VALID and SAME only (no SAME_LOWER)")
+            pad: Any = {"valid": "VALID", "same": "SAME"}[padding]
+        else:
+            before, after = padding if isinstance(padding, (tuple, list)) else (padding, padding)
+            pad = [[0, 0], [before, after], [0, 0], [0, 0]]
+        fn = tf.function(lambda x, w: tf.nn.conv2d(x, w, strides=[1, stride, 1, 1], padding=pad,
+                                                   dilations=[1, dilation, 1, 1]))
+        out = self._run(lambda: fn.get_concrete_function(tf.TensorSpec([1, size, 1, 1], self._tfdtype),
+                                                         tf.TensorSpec([kernel_size, 1, 1, 1], self._tfdtype)))
+        h = out.structured_outputs.shape[1]
+        if h is None:
+            raise ValueError("TensorFlow left the static output height unknown")
+        return np.int64(h)
+
+    def conv_transpose_output_size(self, size, kernel_size, *, stride=1, padding=0, output_padding=0, dilation=1):
+        pads = padding if isinstance(padding, (tuple, list)) else (padding, padding)
+        if tuple(pads) != (0, 0):
+            raise Unsupported("keras.layers.Conv2DTranspose pads 'valid' (0) or its own 'same' only: "
+                              f"padding {padding!r} cannot be expressed")
+        if not isinstance(output_padding, bool) and isinstance(output_padding, int) and \
+                isinstance(stride, int) and output_padding >= stride:
+            raise Unsupported("keras.layers.Conv2DTranspose requires output_padding < strides (the spec "
+                              "allows it up to max(stride, dilation) - 1, SIZE-8)")
+        def fn():
+            layer = self.tf.keras.layers.Conv2DTranspose(1, (kernel_size, 1), strides=(stride, 1), padding="valid",
+                                                         output_padding=(output_padding, 0),
+                                                         dilation_rate=(dilation, 1))
+            return layer.compute_output_shape((1, size, 1, 1))[1]
+
+        return np.int64(self._run(fn))  # Keras' "not supported" (strides > 1 with dilation > 1): Unsupported
+
+    # --- segmentation: tf.math and keras.metrics (SEG-1 ... SEG-7; issue 13) ---------------------------
+    #
+    # - segmentation_labels -> ``tf.math.argmax(logits, axis=-3)`` (TensorFlow documents no tie rule).
+    # - confusion_matrix    -> ``tf.math.confusion_matrix(labels=target, predictions=pred, num_classes,
+    #   dtype=int64)`` on the flattened maps (rows are labels, as SEG-2's truth). It has no ignore_index
+    #   (its ``weights`` would have to be computed from the rule): a set ignore_index is Unsupported.
+    # - pixel_accuracy, per_class_iou, mean_iou take a confusion matrix; a matrix is a weighted set of
+    #   (truth, prediction) pairs, so each metric is fed every cell once: y_true = the row, y_pred = the
+    #   column, sample_weight = the count (a change of representation; Keras accumulates its own matrix):
+    #   ``keras.metrics.Accuracy``, ``keras.metrics.IoU(num_classes, target_class_ids=[c])`` per class c,
+    #   ``keras.metrics.MeanIoU(num_classes)``, each with the run dtype.
+
+    def segmentation_labels(self, logits):
+        return self._run(lambda: self.tf.math.argmax(self._const(logits), axis=-3, output_type=self.tf.int64)).numpy()
+
+    def confusion_matrix(self, pred, target, num_classes, *, ignore_index=None):
+        if ignore_index is not None:
+            raise Unsupported("tf.math.confusion_matrix has no ignore_index")
+        tf = self.tf
+        cm = self._run(lambda: tf.math.confusion_matrix(tf.reshape(tf.constant(target), [-1]),
+                                                        tf.reshape(tf.constant(pred), [-1]),
+                                                        num_classes=num_classes, dtype=tf.int64))
+        return cm.numpy()
+
+    def _cells(self, cm: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = np.shape(cm)[0]
+        return np.repeat(np.arange(c), c), np.tile(np.arange(c), c), np.asarray(cm).reshape(-1)
+
+    def _metric(self, metric: Any, cm: Any) -> Any:
+        truth, pred, weight = self._cells(cm)
+        metric.update_state(truth, pred, sample_weight=weight)
+        return metric.result().numpy()
+
+    def _keras_dtype(self) -> str:
+        return self.dtype
+
+    def pixel_accuracy(self, cm):
+        return self._run(lambda: self._metric(self.tf.keras.metrics.Accuracy(dtype=self._keras_dtype()), cm))
+
+    def per_class_iou(self, cm):
+        c = np.shape(cm)[0]
+        iou = self.tf.keras.metrics.IoU
+        return np.array([self._run(lambda k=k: self._metric(iou(num_classes=c, target_class_ids=[k],
+                                                                dtype=self._keras_dtype()), cm))
+                         for k in range(c)])
+
+    def mean_iou(self, cm):
+        c = np.shape(cm)[0]
+        return self._run(lambda: self._metric(self.tf.keras.metrics.MeanIoU(num_classes=c, dtype=self._keras_dtype()),
+                                              cm))
 
 
 class _Normalize:

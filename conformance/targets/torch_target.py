@@ -33,6 +33,18 @@ Mapping (parameters: ints and (h, w) pairs pass through as (h, w) tuples):
     columns already in the spec's (c, kh, kw) order; it is transposed to (N, L, C*KH*KW)
     and reshaped to (N*L, C*KH*KW), the spec's row order (n, i, j).
 
+``conv_output_size``, ``conv_transpose_output_size`` (issue 13)
+    the output height PyTorch's shape inference gives a (1, 1, size, 1) tensor on the ``meta``
+    device (no data, no kernel): ``F.conv2d`` in floor mode, ``F.max_pool2d(ceil_mode=True)`` in
+    ceil mode (the pooling limits below apply), ``F.conv_transpose2d`` for the transposed size.
+``conv2d_cost``
+    ``torch.utils.flop_counter.FlopCounterMode`` around a meta ``torch.nn.Conv2d`` of the case's
+    shapes and options called on a meta input: FLOPs as the counter reports them, MACs as half of
+    them (its convolution formula counts a multiply-add as 2 FLOPs) and the parameters as the
+    layer's ``parameters()`` sizes.
+``segmentation_labels``
+    ``torch.argmax(logits, dim=-3)``.
+
 Unsupported (raised as :class:`Unsupported`, with PyTorch's documented limitation):
 
 * asymmetric padding ((t, b), (l, r)) with t != b or l != r, in every op: PyTorch's
@@ -58,6 +70,13 @@ Known disagreements with the spec (found by tests/test_target_torch.py, left vis
 * POOL-MAX-3 with NaN: PyTorch's CPU kernel returns the index of the *last* NaN in a
   window (its comparison takes every NaN it meets), the spec the first; the backward
   routes dy likewise.
+* COST-2: ``FlopCounterMode`` counts no FLOPs for the bias: a conv2d with a bias gets
+  2·MACs, not 2·MACs + N·OH·OW·M.
+* SIZE-1 / SIZE-2: the meta (shape-only) kernels accept what the CPU kernels reject: dilation 0
+  in ``F.conv2d`` and ``torch.nn.Conv2d``, stride 0 and a negative padding in
+  ``F.conv_transpose2d`` (the CPU kernels raise "dilation should be greater than zero",
+  "non-positive stride is not supported", "negative padding is not supported"), so the sizes
+  PyTorch infers for such calls are numbers where the spec requires an error.
 """
 
 from __future__ import annotations
@@ -111,9 +130,12 @@ class TorchTarget(Target):
     name = "torch"
     requires = ("torch",)
     #: Rejection conformance: torch.nn.functional receives these as they are (issue 13).
-    passes_invalid = {op: ("stride", "dilation", "padding", "groups", "kernel_size", "divisor_override", "x-3d",
-                           "w-channels", "b-short", "groups-not-dividing", "kernel-too-large",
-                           "output-padding-at-stride") for op in _CONV_FAMILY}
+    passes_invalid = {**{op: ("stride", "dilation", "padding", "groups", "kernel_size", "divisor_override", "x-3d",
+                              "w-channels", "b-short", "groups-not-dividing", "kernel-too-large",
+                              "output-padding-at-stride") for op in _CONV_FAMILY},
+                      **{op: ("stride", "dilation", "padding", "kernel_size")
+                         for op in ("conv_output_size", "conv_transpose_output_size")},
+                      "conv2d_cost": ("stride", "dilation", "padding", "groups")}
     devices = ("cpu", "cuda")
 
     def setup(self, dtype: str, device: str) -> None:
@@ -245,6 +267,69 @@ class TorchTarget(Target):
                         padding=_symmetric(padding, "unfold"), stride=_pair(stride))
         n, ckk, length = cols.shape
         return self._np(cols.transpose(1, 2).reshape(n * length, ckk))
+
+    # --- output sizes and cost: PyTorch's shape inference on meta tensors ---------------------
+    #
+    # A one-axis size is the H of the output PyTorch infers for a (1, 1, size, 1) meta tensor (no
+    # data, no arithmetic: the shape functions of the ops run alone), so these check the formulas
+    # PyTorch's kernels size their outputs with, separately from the kernels' values.
+
+    def _meta(self, *shape: Any) -> Any:
+        return self._torch.empty(shape, device="meta")
+
+    def _axis_padding(self, padding: Any, op: str, strings: tuple[str, ...] = ()) -> Any:
+        """One axis's padding (an int, (before, after) or a string) as PyTorch's 2-D padding."""
+        if isinstance(padding, str):
+            return _symmetric(padding, op, strings)
+        pair = padding if isinstance(padding, (tuple, list)) else (padding, padding)
+        p = _symmetric((tuple(pair), (0, 0)), op, strings)
+        return p
+
+    def conv_output_size(self, size, kernel_size, *, stride=1, padding=0, dilation=1, ceil_mode=False):
+        """floor mode: ``F.conv2d`` (no padding limit; "same" with stride 1); ceil_mode: ``F.max_pool2d``
+        (the only op with a ceil_mode whose shape takes a dilation)."""
+        F = self._torch.nn.functional
+        x = self._meta(1, 1, size, 1)
+        if ceil_mode:
+            pad = self._pool_padding(self._axis_padding(padding, "max_pool2d"), (kernel_size, 1), "max_pool2d")
+            y = F.max_pool2d(x, (kernel_size, 1), (stride, 1), pad, (dilation, 1), ceil_mode=True)
+        else:
+            pad = self._conv_padding(self._axis_padding(padding, "conv2d", ("valid", "same")), (stride, 1))
+            y = F.conv2d(x, self._meta(1, 1, kernel_size, 1), stride=(stride, 1), padding=pad, dilation=(dilation, 1))
+        return np.int64(y.shape[2])
+
+    def conv_transpose_output_size(self, size, kernel_size, *, stride=1, padding=0, output_padding=0, dilation=1):
+        """``F.conv_transpose2d`` on meta tensors."""
+        y = self._torch.nn.functional.conv_transpose2d(
+            self._meta(1, 1, size, 1), self._meta(1, 1, kernel_size, 1), stride=(stride, 1),
+            padding=self._axis_padding(padding, "conv_transpose2d"), output_padding=(output_padding, 0),
+            dilation=(dilation, 1))
+        return np.int64(y.shape[2])
+
+    def conv2d_cost(self, x_shape, w_shape, *, stride=1, padding=0, dilation=1, groups=1, bias=True):
+        """``torch.utils.flop_counter.FlopCounterMode`` around a meta ``torch.nn.Conv2d`` of these shapes
+        called on a meta input: its total FLOPs, half of them as MACs (the counter's convolution
+        formula counts each multiply-add as 2 FLOPs), and the layer's ``parameters()`` sizes."""
+        torch = self._torch
+        from torch.utils.flop_counter import FlopCounterMode
+
+        m, cg, kh, kw = w_shape
+        pad = self._conv_padding(padding, _pair(stride))
+        layer = torch.nn.Conv2d(x_shape[1], m, (kh, kw), stride=_pair(stride), padding=pad,
+                                dilation=_pair(dilation), groups=groups, bias=bool(bias), device="meta")
+        if tuple(layer.weight.shape) != tuple(w_shape):
+            raise ValueError(f"torch.nn.Conv2d({x_shape[1]}, {m}, groups={groups}) has weights "
+                             f"{tuple(layer.weight.shape)}, not w_shape {tuple(w_shape)}")
+        with FlopCounterMode(display=False) as counter:
+            layer(self._meta(*x_shape))
+        flops = int(counter.get_total_flops())
+        return flops // 2, flops, sum(int(p.numel()) for p in layer.parameters())
+
+    # --- segmentation -------------------------------------------------------------------------
+
+    def segmentation_labels(self, logits):
+        """``torch.argmax(logits, dim=-3)`` (PyTorch documents the first maximal index on ties)."""
+        return self._torch.argmax(self._t(logits), dim=-3).cpu().numpy().astype(np.int64)
 
 
 TARGET = TorchTarget
