@@ -243,8 +243,8 @@ def terminal(report: dict[str, Any]) -> str:
             parts.append(f"── {r['op']}: {r['rms_note']}")
         if r["status"] == "weak":
             top = max(r["unsupported_reasons"], key=lambda k: r["unsupported_reasons"][k], default="")
-            parts.append(f"── {r['op']}: WEAK coverage: {r['checked']} of {r['checked'] + r['unsupported']} cases "
-                         f"checked; the target refused the rest (most often: {top})")
+            parts.append(f"── {r['op']}: WEAK coverage: {r['checked']} cases checked, {r['unsupported']} refused by the "
+                         f"target (most often: {top})")
     base = report.get("baseline")
     if base:
         for w in base["warnings"]:

@@ -133,6 +133,7 @@ class Tally:
     generate_s: float = 0.0  # drawing the generated cases (the fast sweep's, or Hypothesis's)
     abandoned: int = 0  # cases not run once MAX_BAD crashes/timeouts were reached
     ambiguous: int = 0  # cases where the spec allows the target's different answer (OpSpec.ambiguous)
+    wanted: int = 0  # generated cases the profile asks to be checked (the sweep draws more until then)
     invalid: int = 0  # cases the spec rules out, sent to see that the target rejects them (issue 13)
     rejected: int = 0  # … and that it rejected (raised on)
     invalid_unsupported: int = 0  # … that the adapter could not pass to the library
@@ -220,6 +221,7 @@ class Tally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.worst = max(self.worst, other.worst)
         self.adapter_error = self.adapter_error or other.adapter_error
+        self.wanted = max(self.wanted, other.wanted)
         for key, f in other.findings.items():
             mine = self.findings.get(key)
             if mine is None:
@@ -255,7 +257,11 @@ class Tally:
 
     @property
     def weak(self) -> bool:
-        """Coverage as a verdict: fewer than half of the cases tried could be checked."""
+        """Coverage as a verdict: fewer than half of the cases wanted (the profile's number, when the
+        sweep drew more cases for a target that refuses some) could be checked; without a profile
+        number, fewer than half of the cases tried."""
+        if self.wanted:
+            return 0 < self.checked < self.wanted / 2
         return 0 < self.checked < self.unsupported
 
 
