@@ -130,7 +130,8 @@ def build(cfg: RunConfig, tallies: dict[str, Tally], start: Any, version: str, e
             "unsupported": t.unsupported, "not_implemented": t.not_implemented, "errors": t.errors,
             "crashes": t.crashes, "timeouts": t.timeouts, "abandoned": t.abandoned, "ambiguous": t.ambiguous,
             "adapter_errors": t.adapter_errors, "adapter_error": t.adapter_error,
-            "invalid": t.invalid, "rejected": t.rejected, "invalid_unsupported": t.invalid_unsupported,
+            "invalid": t.invalid, "rejected": t.rejected, "accepted": t.accepted,
+            "invalid_unsupported": t.invalid_unsupported,
             "worst_error": None if not np.isfinite(t.worst) else round(t.worst, 4),
             "worst_error_note": "exact mismatch" if not np.isfinite(t.worst) else "in units of the TOL-2 bound",
             "rms_error": round(t.rms, 4),
@@ -243,8 +244,8 @@ def terminal(report: dict[str, Any]) -> str:
             parts.append(f"── {r['op']}: {r['rms_note']}")
         if r["status"] == "weak":
             top = max(r["unsupported_reasons"], key=lambda k: r["unsupported_reasons"][k], default="")
-            parts.append(f"── {r['op']}: WEAK coverage: {r['checked']} cases checked, {r['unsupported']} refused by the "
-                         f"target (most often: {top})")
+            parts.append(f"── {r['op']}: WEAK coverage: {r['checked']} cases checked, {r['unsupported']} refused "
+                         f"by the target (most often: {top})")
     base = report.get("baseline")
     if base:
         for w in base["warnings"]:

@@ -203,6 +203,7 @@ class Runner:
                          got=reply.value if isinstance(reply.value, tuple) else (reply.value,),
                          kind="accepts-invalid", output=OPS[op].outputs[0])
             tally.failed += 1
+            tally.accepted += 1
             variant, describe = self._invalid_variant(rec)
             tally.add_finding(rec, inv.clause if not variant else variant[1], variant[0] if variant else "",
                               describe or f"returns a value for inputs the spec rules out ({inv.clause})")

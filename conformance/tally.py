@@ -136,6 +136,7 @@ class Tally:
     wanted: int = 0  # generated cases the profile asks to be checked (the sweep draws more until then)
     invalid: int = 0  # cases the spec rules out, sent to see that the target rejects them (issue 13)
     rejected: int = 0  # … and that it rejected (raised on)
+    accepted: int = 0  # … and that it accepted (counted in ``failed``: each is an accepts-invalid finding)
     invalid_unsupported: int = 0  # … that the adapter could not pass to the library
     adapter_errors: int = 0  # cases where the adapter's own code failed (not the library): never a finding
     adapter_error: str = ""  # the first such error: exception, adapter file and line
@@ -205,8 +206,8 @@ class Tally:
 
     @property
     def checked(self) -> int:
-        """Cases whose outputs were judged (a pass, a failure or an ambiguous case)."""
-        return self.passed + self.failed + self.ambiguous
+        """Valid cases whose outputs were judged (a pass, a failure or an ambiguous case)."""
+        return self.passed + self.failed - self.accepted + self.ambiguous
 
     @property
     def rms(self) -> float:
@@ -214,7 +215,7 @@ class Tally:
 
     def merge(self, other: Tally) -> None:
         for name in ("cases", "passed", "failed", "unsupported", "not_implemented", "errors", "crashes",
-                     "timeouts", "abandoned", "ambiguous", "adapter_errors", "invalid", "rejected",
+                     "timeouts", "abandoned", "ambiguous", "adapter_errors", "invalid", "rejected", "accepted",
                      "invalid_unsupported", "sumsq", "count", "target_s",
                      "reference_s",
                      "compare_s", "total_s", "generate_s"):

@@ -57,6 +57,8 @@ def test_every_requirement_of_the_suite_and_of_lint_and_type_is_pinned_inside_it
     reqs = _suite_requirements()
     for env in ("lint", "type"):
         reqs += [Requirement(r) for r in ini.get(f"testenv:{env}", "deps").split()]
+    # A requirement whose marker excludes this Python (tomli below 3.11) is not installed here.
+    reqs = [r for r in reqs if r.marker is None or r.marker.evaluate({"extra": ""})]
     unpinned = sorted(r.name for r in reqs if canonicalize_name(r.name) not in pins)
     assert not unpinned, f"requirements/lock.txt lacks {unpinned}: run requirements/update-lock"
     outside = sorted(f"{r} (locked {pins[canonicalize_name(r.name)]})" for r in reqs
