@@ -344,3 +344,36 @@ def test_every_fourth_generated_case_leaves_its_default_keywords_out():
             import reference
 
             np.testing.assert_array_equal(o.call(reference.conv2d), case.call(reference.conv2d))
+
+
+# --- one judgement for a run and a golden check ------------------------------------------------
+
+
+@pytest.mark.clause("NMS-11", "GOLD-9")
+def test_a_float16_nms_case_near_its_threshold_is_judged_alike_by_a_run_and_a_golden_check():
+    """IoU 1/2 against a threshold 1/2 - 2^-12: within float16's rounding of the IoU, so keeping both
+    boxes is a choice the spec leaves open (NMS-11) — in a run and in a golden check alike, because
+    both pass the run dtype to the op's ambiguity hook."""
+    from conformance import golden
+    from conformance.ops import OPS
+    from conformance.runner import in_process
+    from conformance.worker import Reply
+
+    boxes = np.array([[0.0, 0.0, 2.0, 1.0], [0.0, 0.0, 1.0, 1.0]])  # IoU exactly 1/2
+    scores = np.array([0.875, 0.75])
+    t = 0.5 - 2.0**-12
+    case = Case("nms", {"boxes": boxes, "scores": scores}, {"iou_threshold": t}, False, "IoU 1/2, t just below")
+
+    class KeepsBoth:
+        @staticmethod
+        def nms(boxes, scores, iou_threshold, **kw):
+            return np.array([0, 1], dtype=np.int64)
+
+    run = in_process(KeepsBoth(), "float16", ["nms"]).check("nms", case, "corpus")
+    stored = {"id": "nms-1", "op": "nms", "call_op": "nms", "dtype": "float16", "exact": False, "exact_data": False,
+              "divides": False, "size_clause": "NMS-4", "note": case.note, "ambiguity": True}
+    expected = OPS["nms"].measure(case)
+    gold = golden.judge(stored, expected, Reply("ok", np.array([0, 1], dtype=np.int64)),
+                        golden._ambiguity(stored, case.arrays, case.params))
+    assert run.status == gold["status"] == "ambiguous", (run.status, gold)
+    assert "NMS-11" in run.reason or "eps" in run.reason
