@@ -217,6 +217,7 @@ def _figure(name: str, ref: np.ndarray, got: np.ndarray, case: Any) -> str:
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
+    assert im is not None  # the loop drew three panels
     fig.colorbar(im, cax=axes[3])
     fig.suptitle(f"output {name}, sample {n}, channel {c} (the plane that differs most; "
                  f"{int((dp > 0).sum())} of {dp.size} pixels differ)", fontsize=10)

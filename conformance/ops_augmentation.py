@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from hypothesis import strategies as st
@@ -274,7 +274,7 @@ def _taps_abs(case: Case, u: np.ndarray, v: np.ndarray, variants: tuple[str, ...
         mode = "nearest"
     fill = abs(float(case.params.get("fill_value", 0.0)))
     j0, i0 = np.floor(u), np.floor(v)
-    return sum(A._tap(x4, i0 + di, j0 + dj, mode, fill, sv) for di in (0, 1) for dj in (0, 1))
+    return cast(np.ndarray, sum(A._tap(x4, i0 + di, j0 + dj, mode, fill, sv) for di in (0, 1) for dj in (0, 1)))
 
 
 def _call(case: Case, variants: tuple[str, ...], x: np.ndarray | None = None, **over: Any) -> Any:
@@ -430,7 +430,7 @@ def _tie_distance(t: np.ndarray) -> np.ndarray:
     return np.abs(t - np.round(t))
 
 
-def _differing(case: Case, got: np.ndarray, expected: Expected) -> np.ndarray | None:
+def _differing(case: Case, got: Any, expected: Expected) -> np.ndarray | None:
     """Elementwise: where ``got`` leaves the AUG-24 bound (None when shapes differ)."""
     _, ref, scale, terms = expected[0]
     if not isinstance(got, np.ndarray) or got.shape != ref.shape or got.dtype.kind not in "iuf":
@@ -451,6 +451,7 @@ def _warp_ambiguous(case: Case, outs: tuple[Any, ...]) -> str | None:
     bad = _differing(case, got, expected)
     if bad is None or not bad.any():
         return None
+    assert got is not None  # _differing gave an array, so got is one
     u_run = _roundoff(got)
     uu, vv, q = sample_points(case)
     eps = COORD_ULPS * u_run * q
@@ -542,6 +543,7 @@ def _photometric_ambiguous(case: Case, outs: tuple[Any, ...]) -> str | None:
     y_ref = expected[0][1]
     if bad is None or not bad.any() or y_ref.dtype.kind not in "iu":
         return None
+    assert got is not None  # _differing gave an array, so got is one
     explained = _near_half(case, got, y_ref, INT_ROUNDOFF) & ~_exact_value_half(case)
     if (bad & ~explained).any():
         return None

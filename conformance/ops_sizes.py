@@ -330,7 +330,8 @@ CORPUS: dict[str, list[Case]] = {
     "col2im": [
         _col2im_case("asymmetric everything", (2, 3, 5, 6), kernel_size=(2, 3), stride=(2, 1), padding=((1, 0), (0, 2)),
                 dilation=(1, 2)),
-        _col2im_case("overlapping windows are summed (stride below the kernel)", (2, 2, 4, 5), kernel_size=3, padding=1),
+        _col2im_case("overlapping windows are summed (stride below the kernel)", (2, 2, 4, 5), kernel_size=3,
+                padding=1),
         _col2im_case("positions no window reads are 0 (stride above the kernel)", (2, 3, 7, 7), kernel_size=2,
                 stride=3),
         _col2im_case("entries in the padding are dropped", (2, 2, 3, 3), kernel_size=3, padding=2),

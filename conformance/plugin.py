@@ -103,9 +103,10 @@ def _no_local_constants() -> None:
     try:
         from hypothesis.internal.conjecture import providers
 
+        floats_set: Any = type(providers._local_constants.floats)  # a sorted set taking a key
         empty = providers._local_constants.__class__(
             integers=type(providers._local_constants.integers)(),
-            floats=type(providers._local_constants.floats)(key=providers.float_to_int),
+            floats=floats_set(key=providers.float_to_int),
             bytes=type(providers._local_constants.bytes)(),
             strings=type(providers._local_constants.strings)())
         providers._get_local_constants = lambda: empty

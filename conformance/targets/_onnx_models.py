@@ -79,7 +79,7 @@ def padding_attrs(padding: Any) -> dict[str, Any]:
 
 # --- attributes per op -----------------------------------------------------------------------
 
-def conv_attrs(kernel: tuple[int, int], *, stride: Any, padding: Any, dilation: Any,
+def conv_attrs(kernel: tuple[int, ...], *, stride: Any, padding: Any, dilation: Any,
                groups: Any) -> dict[str, Any]:
     """ONNX Conv attributes for conv2d's keywords (kernel from w.shape[2:])."""
     return {"kernel_shape": list(kernel), "strides": list(pair(stride, "stride")),
@@ -87,7 +87,7 @@ def conv_attrs(kernel: tuple[int, int], *, stride: Any, padding: Any, dilation: 
             **padding_attrs(padding)}
 
 
-def conv_transpose_attrs(kernel: tuple[int, int], *, stride: Any, padding: Any, output_padding: Any,
+def conv_transpose_attrs(kernel: tuple[int, ...], *, stride: Any, padding: Any, output_padding: Any,
                          dilation: Any, groups: Any) -> dict[str, Any]:
     """ONNX ConvTranspose attributes for conv_transpose2d's keywords.
 
@@ -156,7 +156,7 @@ class NodeModel:
 
         elem = getattr(TensorProto, ELEM_TYPES[self.dtype])
         constants = constants or {}
-        attrs = {k: list(v) if isinstance(v, tuple) else v for k, v in self.attrs}
+        attrs: dict[str, Any] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.attrs}
         node = helper.make_node(self.op_type, [n for n, _ in self.inputs], list(self.outputs), **attrs)
         graph_inputs = [helper.make_tensor_value_info(n, elem, list(s)) for n, s in self.inputs
                         if n not in constants]

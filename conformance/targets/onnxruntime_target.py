@@ -86,7 +86,7 @@ CACHE_SIZE = 64
 
 class OnnxRuntimeTarget(Target):
     name = "onnxruntime"
-    requires = ("onnxruntime", "onnx")
+    requires: tuple[str, ...] = ("onnxruntime", "onnx")
     #: Rejection conformance: node attributes and inputs ONNX Runtime receives as they are (issue 13).
     passes_invalid = {**{op: ("stride", "dilation", "padding", "groups", "kernel_size", "x-3d", "w-channels",
                               "b-short", "groups-not-dividing", "kernel-too-large", "output-padding-at-stride")
@@ -120,7 +120,7 @@ class OnnxRuntimeTarget(Target):
 
     # --- sessions ----------------------------------------------------------------------------
 
-    def _session(self, spec: om.NodeModel) -> Any:
+    def _session(self, spec: om.NodeModel | om.NmsModel) -> Any:
         key = (spec, self.optimization)
         sess = self._sessions.get(key)
         if sess is not None:

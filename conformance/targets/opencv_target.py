@@ -146,7 +146,7 @@ class OpenCVTarget(Target):
             self._nets.popitem(last=False)
         return net
 
-    def _run(self, spec: om.NodeModel, arrays: dict[str, Any]) -> list[np.ndarray]:
+    def _run(self, spec: om.NodeModel, arrays: dict[str, Any]) -> list[np.ndarray | None]:
         if self.dtype != "float32":  # setup refused it; an op called anyway is refused the same way
             raise Unsupported(f"cv2.dnn computes in float32 only, not {self.dtype}")
         net = self._net(spec)

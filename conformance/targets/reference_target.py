@@ -32,7 +32,7 @@ from ..opnames import uint8_aliases
 from . import Target
 
 
-def _f64(*arrays: Any) -> list[np.ndarray]:
+def _f64(*arrays: Any) -> list[np.ndarray | None]:
     return [None if a is None else np.asarray(a, dtype=np.float64) for a in arrays]
 
 
