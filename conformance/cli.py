@@ -130,16 +130,14 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _targets() -> int:
-    import importlib
-
-    from .targets import BUILTIN
+    from .targets import BUILTIN, library, target_class
 
     rows = []
-    for name, module in BUILTIN.items():
-        cls = importlib.import_module(module).TARGET
+    for name in BUILTIN:
+        cls = target_class(name)
         missing = cls.missing()
         version = "" if missing else cls.installed_version()
-        hint = getattr(cls, "install_hint", "") or f"pip install 'cnnspec[{name.split('-')[0]}]'"
+        hint = getattr(cls, "install_hint", "") or f"pip install 'cnnspec[{library(name)}]'"
         rows.append([name, "no" if missing else "yes", version, hint if missing else "",
                      ", ".join(cls.devices)])
     print(tabulate(rows, headers=["target", "installed", "version", "install", "devices"]))

@@ -216,8 +216,13 @@ def diff(exp: Expectations, report: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def files() -> dict[str, Path]:
-    """Built-in target name -> its expectations file."""
-    return {p.stem: p for p in sorted(EXPECTATIONS_DIR.glob("*.toml"))}
+    """Built-in target name -> its expectations file (a surface's ``lib:surface`` is ``lib@surface.toml``)."""
+    return {p.stem.replace("@", ":"): p for p in sorted(EXPECTATIONS_DIR.glob("*.toml"))}
+
+
+def path_of(target: str) -> Path:
+    """Where a built-in target's (or surface's) expectations file is."""
+    return EXPECTATIONS_DIR / f"{target.replace(':', '@')}.toml"
 
 
 def table(exps: list[Expectations] | None = None) -> str:

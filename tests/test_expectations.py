@@ -9,7 +9,6 @@ those of requirements/lock.txt; a new release is adopted by updating the lock, r
 
 from __future__ import annotations
 
-import importlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,14 @@ import pytest
 
 from conformance import expectations as ex
 from conformance.expectations_cli import BEGIN, END, run_target
-from conformance.targets import BUILTIN
+from conformance.targets import BUILTIN, target_class
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ex.files()
 
 
 def _installed(target: str) -> str | None:
-    cls = importlib.import_module(BUILTIN[target]).TARGET
-    return cls.missing()
+    return target_class(target).missing()
 
 
 @cache

@@ -32,6 +32,10 @@ BUILTIN = {
     "pillow": "conformance.targets.pillow_target",
     "tensorflow-padded": "conformance.targets.tensorflow_padded_target",
     "torchvision": "conformance.targets.torchvision_target",
+    # Surfaces: another public entry point of a library, checked as a target of its own (issue 13).
+    "torch:nn": "conformance.targets.torch_nn_target",
+    "tensorflow:depthwise": "conformance.targets.tensorflow_surfaces",
+    "tensorflow:keras": "conformance.targets.tensorflow_surfaces:KerasTarget",
 }
 
 
@@ -40,6 +44,19 @@ _DISTRIBUTIONS = {
     "cv2": ("opencv-python-headless", "opencv-python", "opencv-contrib-python"),
     "tensorflow": ("tensorflow-cpu", "tensorflow"),
 }
+
+
+def library(name: str) -> str:
+    """The library (and cnnspec extra) of a built-in target or surface: torch:nn -> torch."""
+    return name.split(":")[0].split("-")[0]
+
+
+def target_class(name: str) -> type[Target]:
+    """The adapter class of a built-in target or surface (BUILTIN: "module" or "module:Class")."""
+    mod_name, _, cls_name = BUILTIN[name].partition(":")
+    module = importlib.import_module(mod_name)
+    cls: type[Target] = getattr(module, cls_name) if cls_name else module.TARGET
+    return cls
 
 
 class Unsupported(Exception):
@@ -148,11 +165,12 @@ def load_target(spec: str) -> Target:
     ValueError for a spec that names nothing loadable.
     """
     if spec in BUILTIN:
-        module = importlib.import_module(BUILTIN[spec])
-        cls = module.TARGET
+        mod_name, _, cls_name = BUILTIN[spec].partition(":")
+        module = importlib.import_module(mod_name)
+        cls = getattr(module, cls_name) if cls_name else module.TARGET
         missing = cls.missing()
         if missing:
-            hint = getattr(cls, "install_hint", "") or f"pip install 'cnnspec[{spec.split('-')[0]}]'"
+            hint = getattr(cls, "install_hint", "") or f"pip install 'cnnspec[{library(spec)}]'"
             raise TargetUnavailable(f"{spec}: the Python module {missing!r} is not installed ({hint})")
         return cls()
     path_part, _, attr = spec.partition(":")
