@@ -74,19 +74,9 @@ The reduce_window init values are concrete NumPy scalars, as flax passes ``-jnp.
 traced init value (``jnp.array`` inside ``jax.jit``) hides the max/add monoid from JAX,
 which then has no VJP for the generic reduce_window ("Linearization failed ...").
 
-Known disagreements with the spec (found by tests/test_target_jax.py, left visible):
+Known divergences from the spec are data, not prose: conformance/expectations/jax.toml
+(checked by tests/test_expectations.py; the README's findings table is generated from it).
 
-* POOL-MAX-4 with NaN: the VJP of reduce_window max (select_and_gather_add with ``>=``)
-  never selects a NaN, so a NaN window's dy goes to a non-NaN element, not its first NaN.
-* SIZE-1: JAX's shape rules accept what lowering rejects: ``jax.eval_shape`` of
-  ``lax.conv_general_dilated`` with stride 0 gives a shape (a floor division by zero, with a NumPy
-  warning) where running it fails ("expects window to have positive stride"), and
-  ``lax.padtype_to_pads`` with stride 0 returns pads; a kernel of size 0 in ``lax.conv_transpose``
-  gives a shape too. A negative padding is XLA's crop (SIZE-2 ``negative-padding-crops``).
-* POOL-MAX-3 / POOL-MAX-4 with −∞ inputs: the padding is the −∞ init value and competes
-  in the VJP's selection, so in a window whose input values are all −∞ and whose first tap
-  is padding, dy goes to the padding and is dropped; the spec sends it to the window's
-  first input tap (padding is never a candidate).
 """
 
 from __future__ import annotations

@@ -43,16 +43,8 @@ Unsupported (raised as :class:`~conformance.targets.Unsupported`, never emulated
 * bfloat16, should a future ORT register such kernels: ORT's Python API returns no NumPy array for
   bfloat16 outputs, so the adapter cannot read the result and says so.
 
-Disagreements with the spec found with onnxruntime 1.32 (each pinned by a strict xfail test in
-tests/test_target_onnxruntime.py; the runner reports them as failures):
-
-* pooling with auto_pad SAME_*: the pad is computed for the undilated kernel, so a dilated
-  "same" max pool has fewer than ceil(H/S) outputs (SIZE-5, POOL-MAX-5); and ONNX's pad formula is
-  not clamped at 0, so when it is negative (stride above the kernel) the windows shift, or MaxPool
-  without Indices raises "padding values must be non-negative" (SIZE-5). Conv is right on both.
-* MaxPool: a window wholly in padding gives the lowest finite value, not −∞ (POOL-MAX-1), and an
-  index that is not −1 (POOL-MAX-3); a NaN is dropped unless it is the first tap (with Indices) or
-  when it is the first tap (without Indices) (POOL-MAX-2).
+Known divergences from the spec are data, not prose: conformance/expectations/onnxruntime.toml
+(checked by tests/test_expectations.py; the README's findings table is generated from it).
 
 Session settings (decided, not defaults):
 

@@ -32,17 +32,9 @@ spec's conventions; what Pillow does with them is what the runner reports:
 * the standardisations: Pillow has none (not implemented).
 * ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
 
-What the runner finds with Pillow 13 (pinned in tests/test_augmentation_targets.py):
+Known divergences from the spec are data, not prose: conformance/expectations/pillow.toml
+(checked by tests/test_expectations.py; the README's findings table is generated from it).
 
-* the frame is the spec's (pixel centres at half-integers, rotation about ``(W/2, H/2)``,
-  counter-clockwise): nearest warps conform.
-* bilinear warps take ``fillcolor`` only outside the image rectangle ``[0, W) × [0, H)`` and
-  clamp the taps inside it, so the fill is never blended in: no named variant (AUG-7's
-  ``constant-outside-centres`` switches at the outer pixel centres instead).
-* AFFINE data are the output-to-input map (AUG-4 ``inverse-matrix``).
-* 8-bit results are truncated, not rounded (AUG-2 ``truncate-to-uint8``: ImageEnhance,
-  bilinear resampling).
-* flips, ``point`` channel shifts and rescaling conform.
 """
 
 from __future__ import annotations

@@ -58,17 +58,9 @@ SciPy's documentation describes them, not converted to the spec's conventions:
 * flips and the photometric ops: SciPy has none (not implemented).
 * ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
 
-What the runner finds with SciPy 1.17 (pinned in tests/test_augmentation_targets.py):
+Known divergences from the spec are data, not prose: conformance/expectations/scipy.toml
+(checked by tests/test_expectations.py; the README's findings table is generated from it).
 
-* ``mode="constant"`` does not blend the fill within half a pixel of the edge (AUG-7
-  ``constant-outside-centres``): rotate, translate, zoom, shear.
-* ``affine_transform`` reads the spec's matrix as an output-to-input map of (row, column)
-  coordinates with pixel centres at integers: ``inverse-matrix+yx-order+integer-centres``
-  (+ ``constant-outside-centres`` with the constant fill).
-* nearest-neighbour ties go away from zero (AUG-5 ``round-half-away``), seen where a tie
-  outside the image is read through reflect or wrap.
-* integer outputs are rounded half up (176.5 -> 177), which no AUG-2 variant names.
-* "nearest", "reflect" and "grid-wrap" bilinear warps conform.
 """
 
 from __future__ import annotations

@@ -66,31 +66,6 @@ larger than 1" in float64 and float16 whatever the padding, and in float32 and b
 (where oneDNN serves VALID and SAME) with explicit padding. "cuda" without a GPU is
 Unsupported at setup.
 
-Known disagreements with the spec, each pinned by a strict xfail test in
-tests/test_target_tensorflow.py:
-
-- POOL-MAX-2: ``tf.nn.max_pool2d`` skips NaN (x = [1, NaN], kernel (1, 2) gives 1).
-- POOL-MAX-2/3: ``tf.nn.max_pool_with_argmax`` keeps a NaN only when it is the window's first
-  element (x = [1, NaN] gives 1 at index 0; [NaN, 1] gives NaN at 0, as the spec says).
-- POOL-MAX-4: MaxPoolGrad sends a NaN window's gradient to the largest non-NaN element.
-- POOL-MAX-1 / TOL-5: ``tf.nn.max_pool2d`` returns the dtype's lowest finite value
-  (-3.4028235e38 in float32) for a window of -inf (``max_pool_with_argmax`` gives -inf).
-- CONV-1 / CONV-5 / TOL-5: conv2d skips padded taps (explicit and SAME alike), so an infinite
-  weight over padding gives ±inf where the spec's 0 · inf term gives NaN.
-- CONV-2 / SPEC-7: the oneDNN Conv2D (float32, bfloat16) returns an empty batch in the
-  input's shape (N = 0, C channels) instead of (0, M, OH, OW); float64 and float16 are right.
-- SEG-5 / SEG-6 / SEG-7: Keras' metrics return 0, not NaN, where the spec's quotient is 0/0:
-  ``Accuracy`` with every weight 0 (an all-ignored image), ``IoU`` of a class absent from
-  prediction and truth, ``MeanIoU`` when every class is absent. They also add
-  ``backend.epsilon()`` = 1e-7 to each IoU denominator (and to MeanIoU's class count), a relative
-  error of 1e-7/denominator: beyond the float32 bound for weighted counts whose denominators are
-  small (a normalised confusion matrix). ``IoU`` and ``MeanIoU`` compute in float32 whatever the
-  metric's dtype (a float64 run gets float32 results, TOL-6).
-- SIZE-1: the static shape function of Conv2D accepts a filter with a zero-size dimension
-  (kernel_size 0 gives H + 1) that the kernel rejects ("filter must not have zero elements").
-- POOL-1 / SPEC-7: ``tf.nn.max_pool_with_argmax`` rejects an empty batch ("tensor_in must
-  not be empty"); it propagates as a failure, not Unsupported, because the spec requires N = 0.
-
 Augmentation ops (AUG-*, spec/augmentation.md; added for issue 7), in NHWC like the rest.
 Parameters are passed as TensorFlow's and Keras' documentation describes them, not converted
 to the spec's conventions; the Keras preprocessing layers draw their parameters at random,
@@ -131,23 +106,9 @@ Keras layers compute in float32 and return float32 for any input, uint8 included
 uint8 back); what they return is passed on as it is, as are the float32 results of a float64
 run. ``layout="HWC"`` is not mapped (the runner sends NCHW): Unsupported.
 
-What the runner finds with TensorFlow 2.21 / Keras 3 (float32; pinned in
-tests/test_augmentation_targets.py):
+Known divergences from the spec are data, not prose: conformance/expectations/tensorflow.toml
+(checked by tests/test_expectations.py; the README's findings table is generated from it).
 
-- ``adjust_brightness`` adds (AUG-18 ``additive-brightness``); on uint8 it adds ``delta``
-  in the [0, 1] scale (factor 1 saturates at 255): no named variant.
-- ``per_image_standardization`` is AUG-23 ``std-floor``.
-- ``RandomZoom`` with factor ``f - 1`` shrinks by f, with ties away from zero:
-  ``zoom-shrinks+round-half-away``.
-- ``ImageProjectiveTransformV3`` reads the matrix as the output-to-input map with pixel centres
-  at integers (``inverse-matrix+integer-centres``) and rounds nearest ties away from zero
-  (``round-half-away``).
-- ``"WRAP"`` mishandles points at the edge: a coordinate of exactly -k·size (a whole-period
-  shift) reads the wrong pixel, and a bilinear tap past the last column is clamped rather than
-  wrapped; no named variant.
-- Keras layers return float32 for uint8 images (AUG-2 wants uint8) and Normalization divides by
-  ``max(std, 1e-7)`` (no eps): no named variants. Flips, Rescaling and ``Normalization.adapt``
-  conform.
 """
 
 from __future__ import annotations

@@ -58,25 +58,9 @@ Unsupported (raised as :class:`Unsupported`, with PyTorch's documented limitatio
   axis): PyTorch documents "must be >= 0 and <= kernel_size / 2" and raises otherwise
   (POOL-2 names this case).
 
-Known disagreements with the spec (found by tests/test_target_torch.py, left visible):
+Known divergences from the spec are data, not prose: conformance/expectations/torch.toml
+(checked by tests/test_expectations.py; the README's findings table is generated from it).
 
-* POOL-MAX-3 / POOL-MAX-4: a max-pooling window that lies wholly in padding (possible with
-  dilation, e.g. kernel 2, dilation 2, padding 1 over a width-1 input) gets the value −∞
-  as specified, but PyTorch returns a made-up flat index instead of −1: h·W + w of the
-  window's first tap at or after row and column 0, which lies in the end padding, so the
-  number aliases another input element or points past the plane. Its backward adds dy at
-  that index: to a wrong element, or past the plane (tests do not run such cases in
-  process; the runner's worker isolates them).
-* POOL-MAX-3 with NaN: PyTorch's CPU kernel returns the index of the *last* NaN in a
-  window (its comparison takes every NaN it meets), the spec the first; the backward
-  routes dy likewise.
-* COST-2: ``FlopCounterMode`` counts no FLOPs for the bias: a conv2d with a bias gets
-  2·MACs, not 2·MACs + N·OH·OW·M.
-* SIZE-1 / SIZE-2: the meta (shape-only) kernels accept what the CPU kernels reject: dilation 0
-  in ``F.conv2d`` and ``torch.nn.Conv2d``, stride 0 and a negative padding in
-  ``F.conv_transpose2d`` (the CPU kernels raise "dilation should be greater than zero",
-  "non-positive stride is not supported", "negative padding is not supported"), so the sizes
-  PyTorch infers for such calls are numbers where the spec requires an error.
 """
 
 from __future__ import annotations
