@@ -28,6 +28,16 @@ def im2col(x: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
     return cols.transpose(0, 4, 5, 1, 2, 3).reshape(n * g.out_hw[0] * g.out_hw[1], c * g.taps)
 
 
+def _x_shape(x_shape: Any) -> tuple[int, ...]:
+    """col2im's x_shape as a 4-tuple of ints (IM2COL-2), C, H and W at least 1 (SPEC-7)."""
+    if not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4:
+        fail("x_shape", x_shape, "IM2COL-2", "must be a 4-tuple (N, C, H, W)")
+    shape = tuple(as_int(v, "x_shape", "IM2COL-2", 0) for v in x_shape)
+    if min(shape[1:]) < 1:
+        fail("x_shape", x_shape, "SPEC-7", "C, H and W must be >= 1")
+    return shape
+
+
 @ieee
 def col2im(col: Any, x_shape: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1) -> np.ndarray:
@@ -37,11 +47,7 @@ def col2im(col: Any, x_shape: Any, kernel_size: Any, *, stride: Any = 1, padding
     fall in the padding are dropped. Raises :class:`SpecError` for a malformed x_shape or a
     col whose shape does not match it.
     """
-    if not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4:
-        fail("x_shape", x_shape, "IM2COL-2", "must be a 4-tuple (N, C, H, W)")
-    shape = tuple(as_int(v, "x_shape", "IM2COL-2", 0) for v in x_shape)
-    if min(shape[1:]) < 1:
-        fail("x_shape", x_shape, "SPEC-7", "C, H and W must be >= 1")
+    shape = _x_shape(x_shape)
     g = win.geometry(shape, kernel_size, stride, padding, dilation)
     n, c = shape[:2]
     oh, ow = g.out_hw
@@ -59,11 +65,7 @@ def col2im_definitional(col: Any, x_shape: Any, kernel_size: Any, *, stride: Any
                         dilation: Any = 1) -> np.ndarray:
     """IM2COL-2 as written, one entry of col at a time: each is added to the input position
     ``(i·Sh + p·Dh − P_top, j·Sw + q·Dw − P_left)`` it was read from, or dropped in the padding."""
-    if not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4:
-        fail("x_shape", x_shape, "IM2COL-2", "must be a 4-tuple (N, C, H, W)")
-    shape = tuple(as_int(v, "x_shape", "IM2COL-2", 0) for v in x_shape)
-    if min(shape[1:]) < 1:
-        fail("x_shape", x_shape, "SPEC-7", "C, H and W must be >= 1")
+    shape = _x_shape(x_shape)
     g = win.geometry(shape, kernel_size, stride, padding, dilation)
     n_, c_, h_, w_ = shape
     (oh, ow), (kh, kw) = g.out_hw, g.kernel

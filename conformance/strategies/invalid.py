@@ -119,8 +119,13 @@ def _kernel_too_large(case: Case) -> Case | None:
     return Case(case.op, {**case.arrays, "w": big}, {**case.params, "padding": 0}, case.exact, case.note)
 
 
+def _box_key(case: Case) -> str | None:
+    """The name of a case's (first) box array, or None."""
+    return "boxes" if "boxes" in case.arrays else "boxes1" if "boxes1" in case.arrays else None
+
+
 def _inverted_box(case: Case) -> Case | None:
-    key = "boxes" if "boxes" in case.arrays else "boxes1" if "boxes1" in case.arrays else None
+    key = _box_key(case)
     if key is None or case.arrays[key].shape[0] == 0 or case.params.get("fmt", "xyxy") != "xyxy":
         return None
     b = case.arrays[key].copy()
@@ -129,7 +134,7 @@ def _inverted_box(case: Case) -> Case | None:
 
 
 def _nonfinite_box(case: Case) -> Case | None:
-    key = "boxes" if "boxes" in case.arrays else "boxes1" if "boxes1" in case.arrays else None
+    key = _box_key(case)
     if key is None or case.arrays[key].shape[0] == 0:
         return None
     b = case.arrays[key].copy()
@@ -154,7 +159,7 @@ def _scores_short(case: Case) -> Case | None:
 
 
 def _boxes_five_columns(case: Case) -> Case | None:
-    key = "boxes" if "boxes" in case.arrays else "boxes1" if "boxes1" in case.arrays else None
+    key = _box_key(case)
     if key is None:
         return None
     b = case.arrays[key]

@@ -87,16 +87,10 @@ import numpy as np
 
 from . import Target, Unsupported
 from ._geometry import out_len
+from ._geometry import pair as _pair
 
 _DN = ("NCHW", "OIHW", "NCHW")
 _STRINGS = {"valid": "VALID", "same": "SAME", "same_lower": "SAME_LOWER"}
-
-
-def _pair(v: Any) -> tuple[int, int]:
-    """An int or an (h, w) pair -> (h, w)."""
-    if isinstance(v, (tuple, list)):
-        return (int(v[0]), int(v[1]))
-    return (int(v), int(v))
 
 
 def _padding(padding: Any) -> Any:

@@ -71,13 +71,10 @@ import numpy as np
 
 from ..opnames import uint8_aliases
 from . import Target, Unsupported
+from ._geometry import pair as _pair
 from ._geometry import resolve_pads as resolve_padding
 
 _MODES = ("valid", "same", "full")
-
-
-def _pair(v: Any) -> tuple[int, int]:
-    return (int(v), int(v)) if not isinstance(v, (tuple, list)) else (int(v[0]), int(v[1]))
 
 
 def _mode_pads(mode: str, k: int) -> tuple[int, int]:

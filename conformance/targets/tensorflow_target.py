@@ -121,12 +121,9 @@ import numpy as np
 from ..opnames import uint8_aliases
 from . import Target, Unsupported
 from ._geometry import explicit_pads as explicit_padding
+from ._geometry import pair as _pair
 
 # --- parameter forms (SIZE-1, SIZE-2): parsing only, no arithmetic of the ops ---------------------
-
-
-def _pair(v: Any) -> tuple[int, int]:
-    return (int(v), int(v)) if not isinstance(v, (tuple, list)) else (int(v[0]), int(v[1]))
 
 
 def _pads(padding: Any) -> tuple[tuple[int, int], tuple[int, int]] | str:

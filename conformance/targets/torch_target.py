@@ -70,24 +70,13 @@ from typing import Any
 import numpy as np
 
 from . import Target, Unsupported
-
-
-def _pair(v: Any) -> tuple[int, int]:
-    """An int or an (h, w) pair -> (h, w)."""
-    if isinstance(v, (tuple, list)):
-        return (int(v[0]), int(v[1]))
-    return (int(v), int(v))
+from ._geometry import explicit_pads
+from ._geometry import pair as _pair
 
 
 def _explicit(padding: Any) -> tuple[tuple[int, int], tuple[int, int]] | str:
     """A SIZE-2 padding -> ((t, b), (l, r)), or the string itself."""
-    if isinstance(padding, str):
-        return padding
-    if isinstance(padding, (tuple, list)) and all(isinstance(p, (tuple, list)) for p in padding):
-        (t, b), (l, r) = padding
-        return ((int(t), int(b)), (int(l), int(r)))
-    ph, pw = _pair(padding)
-    return ((ph, ph), (pw, pw))
+    return explicit_pads(padding) or padding
 
 
 def _symmetric(padding: Any, op: str, strings: tuple[str, ...] = ()) -> Any:
